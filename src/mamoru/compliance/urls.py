@@ -1,0 +1,9 @@
+from django.urls import path
+
+from mamoru.compliance import views
+
+app_name = "compliance"
+urlpatterns = [
+    path("findings/", views.finding_list, name="finding_list"),
+    path("findings/<int:pk>/", views.finding_detail, name="finding_detail"),
+]

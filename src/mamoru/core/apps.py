@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "mamoru.core"
+    label = "core"
+    verbose_name = _("Organisation and access")
+
+    def ready(self) -> None:
+        from mamoru.core import audit, signals  # noqa: F401  (connect receivers)

@@ -1,0 +1,68 @@
+"""One filterset per model: used by list pages, exports and the API alike."""
+
+from __future__ import annotations
+
+import django_filters as df
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from mamoru.core.choices import AuditAction, PersonKind, ScopeCategory, UnitKind
+from mamoru.core.models import AuditEntry, OrgUnit, Person, Role, RoleAssignment
+
+
+class OrgUnitFilterSet(df.FilterSet):
+    q = df.CharFilter(label=_("Search"), method="search")
+    kind = df.ChoiceFilter(label=_("kind"), choices=UnitKind.choices)
+    scope_category = df.ChoiceFilter(label=_("scope category"), choices=ScopeCategory.choices)
+    in_scope = df.BooleanFilter(label=_("in scope of the policy"))
+
+    class Meta:
+        model = OrgUnit
+        fields = ["q", "kind", "scope_category", "in_scope", "parent"]
+
+    def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(Q(name__icontains=value) | Q(name_kana__icontains=value) | Q(code__icontains=value))
+
+
+class PersonFilterSet(df.FilterSet):
+    q = df.CharFilter(label=_("Search"), method="search")
+    kind = df.ChoiceFilter(label=_("kind"), choices=PersonKind.choices)
+    org_unit = df.NumberFilter(label=_("unit"), method="in_unit")
+    is_active = df.BooleanFilter(label=_("active"))
+
+    class Meta:
+        model = Person
+        fields = ["q", "kind", "org_unit", "is_active"]
+
+    def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(Q(full_name__icontains=value) | Q(full_name_kana__icontains=value)
+                         | Q(employee_number__icontains=value) | Q(user__username__icontains=value))
+
+    def in_unit(self, qs: QuerySet, name: str, value: int) -> QuerySet:
+        unit = OrgUnit.objects.filter(pk=value).first()
+        return qs.filter(org_unit__path__startswith=unit.path) if unit else qs.none()
+
+
+class RoleAssignmentFilterSet(df.FilterSet):
+    role = df.ModelChoiceFilter(label=_("role"), queryset=Role.objects.all(), to_field_name="code")
+    org_unit = df.NumberFilter(label=_("unit"), field_name="org_unit_id")
+    person = df.NumberFilter(label=_("person"), field_name="person_id")
+
+    class Meta:
+        model = RoleAssignment
+        fields = ["role", "org_unit", "person"]
+
+
+class AuditEntryFilterSet(df.FilterSet):
+    actor = df.CharFilter(label=_("who"), field_name="actor", lookup_expr="icontains")
+    object_type = df.CharFilter(label=_("what (type)"), field_name="object_type", lookup_expr="icontains")
+    object_id = df.CharFilter(label=_("object id"), field_name="object_id")
+    q = df.CharFilter(label=_("what (object)"), field_name="object_repr", lookup_expr="icontains")
+    action = df.ChoiceFilter(label=_("action"), choices=AuditAction.choices)
+    event = df.CharFilter(label=_("event"), field_name="event")
+    since = df.DateFilter(label=_("from"), field_name="timestamp", lookup_expr="date__gte")
+    until = df.DateFilter(label=_("until"), field_name="timestamp", lookup_expr="date__lte")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["actor", "object_type", "object_id", "q", "action", "event", "since", "until"]

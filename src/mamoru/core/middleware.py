@@ -1,0 +1,92 @@
+"""Request context for the audit trail, and the MFA gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from mamoru.core.context import Actor, current_actor
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # Behind a reverse proxy, set MAMORU_TRUSTED_PROXY so X-Forwarded-For is honoured; never otherwise.
+    if getattr(settings, "TRUSTED_PROXY", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        token = current_actor.set(Actor(user=user, source_ip=client_ip(request)))
+        try:
+            return self.get_response(request)
+        finally:
+            current_actor.reset(token)
+
+
+# Paths a signed-in but not yet MFA-verified user may reach.
+MFA_EXEMPT_NAMES = ("core:login", "core:logout", "core:mfa_verify", "core:mfa_enrol", "core:mfa_recovery",
+                    "javascript-catalog")
+
+
+def mfa_required(user: Any) -> bool:
+    from mamoru.core.access import user_roles
+
+    if settings.MFA_REQUIRED_FOR_ALL or user.is_superuser:
+        return True
+    return bool(user_roles(user) & set(settings.MFA_REQUIRED_ROLES))
+
+
+def has_mfa_device(user: Any) -> bool:
+    from django_otp import devices_for_user
+
+    return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+class MFARequiredMiddleware:
+    """A signed-in user who has MFA must pass it; one who needs MFA and has none must enrol first.
+
+    API requests authenticated by token are not session logins and are not affected.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._exempt: set[str] | None = None
+
+    def exempt_paths(self) -> set[str]:
+        if self._exempt is None:
+            self._exempt = {reverse(n) for n in MFA_EXEMPT_NAMES if _reversible(n)}
+        return self._exempt
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (user.is_authenticated and not user.is_verified()  # type: ignore[union-attr]
+                and not request.path.startswith(settings.STATIC_URL)
+                and not request.path.startswith("/api/")
+                and request.path not in self.exempt_paths()):
+            if has_mfa_device(user):
+                return redirect(f"{reverse('core:mfa_verify')}?next={request.get_full_path()}")
+            if mfa_required(user):
+                return redirect("core:mfa_enrol")
+        return self.get_response(request)
+
+
+def _reversible(name: str) -> bool:
+    from django.urls import NoReverseMatch
+
+    try:
+        reverse(name)
+    except NoReverseMatch:
+        return False
+    return True

@@ -1,0 +1,47 @@
+"""The main menu. Each item names its URL and the model whose view permission shows it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Any
+    url_name: str
+    model: str | None = None  # "app_label.ModelName": shown when the user can view at least one row
+    active_prefix: str = ""
+
+
+NAV: list[NavItem] = [
+    NavItem(_("Home"), "core:home"),
+    NavItem(_("Organisation"), "core:orgunit_list", "core.OrgUnit", "/org/"),
+    NavItem(_("People"), "core:person_list", "core.Person", "/people/"),
+    NavItem(_("Role assignments"), "core:assignment_list", "core.RoleAssignment", "/roles/"),
+    NavItem(_("Findings"), "compliance:finding_list", "compliance.Finding", "/compliance/"),
+    NavItem(_("Audit trail"), "core:audit_list", "core.AuditEntry", "/audit/"),
+    NavItem(_("API tokens"), "core:token_list", None, "/account/tokens/"),
+]
+
+
+def menu_for(request: Any) -> list[dict[str, Any]]:
+    from django.apps import apps
+    from django.urls import NoReverseMatch
+
+    items = []
+    for item in NAV:
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        if item.model:
+            model = apps.get_model(item.model)
+            if not model._default_manager.restrict(request.user, "view").exists():
+                continue
+        active = request.path == url or bool(item.active_prefix and request.path.startswith(item.active_prefix))
+        items.append({"label": item.label, "url": url, "active": active})
+    return items

@@ -1,0 +1,29 @@
+from django.urls import path
+
+from mamoru.core import views, views_auth
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    # sign-in, MFA, password, tokens (views_auth)
+    path("accounts/login/", views_auth.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views_auth.logout_view, name="logout"),
+    path("accounts/mfa/verify/", views_auth.mfa_verify, name="mfa_verify"),
+    path("accounts/mfa/enrol/", views_auth.mfa_enrol, name="mfa_enrol"),
+    path("accounts/mfa/qr.svg", views_auth.mfa_qr, name="mfa_qr"),
+    path("accounts/mfa/recovery/", views_auth.mfa_recovery, name="mfa_recovery"),
+    path("accounts/password/", views_auth.PasswordChangeView.as_view(), name="password_change"),
+    path("account/tokens/", views_auth.token_list, name="token_list"),
+    path("account/tokens/<int:pk>/revoke/", views_auth.token_revoke, name="token_revoke"),
+    # organisation
+    path("org/", views.orgunit_list, name="orgunit_list"),
+    path("org/<int:pk>/", views.orgunit_detail, name="orgunit_detail"),
+    path("people/", views.person_list, name="person_list"),
+    path("people/<int:pk>/", views.person_detail, name="person_detail"),
+    path("people/<int:pk>/mfa-reset/", views_auth.mfa_reset, name="mfa_reset"),
+    path("roles/", views.assignment_list, name="assignment_list"),
+    # audit trail
+    path("audit/", views.audit_list, name="audit_list"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
+]

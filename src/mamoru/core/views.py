@@ -1,0 +1,127 @@
+"""Pages of the core app: home, organisation, people, role assignments, audit trail."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mamoru.core import audit, selectors
+from mamoru.core.choices import AuditEvent
+from mamoru.core.exports import csv_safe
+from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
+from mamoru.core.models import AuditEntry, OrgUnit, Person
+
+PAGE_SIZE = 50
+
+
+def get_restricted(model: Any, user: Any, action: str, **lookup: Any) -> Any:
+    """The object if ``user`` may ``action`` it, else 404 — never a hint that it exists."""
+    obj = model.objects.restrict(user, action).filter(**lookup).first()
+    if obj is None:
+        raise Http404(_("Not found, or you do not have access to it."))
+    return obj
+
+
+def paginate(request: HttpRequest, qs: Any) -> Any:
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html", {"counts": selectors.home_counts(request.user)})
+
+
+@login_required
+def orgunit_list(request: HttpRequest) -> HttpResponse:
+    units = selectors.orgunit_list(request.user)
+    return render(request, "core/orgunit_list.html", {"units": units})
+
+
+@login_required
+def orgunit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = get_restricted(OrgUnit, request.user, "view", pk=pk)
+    ctx = {
+        "unit": unit,
+        "ancestors": unit.ancestors(),
+        "children": selectors.orgunit_list(request.user).filter(parent=unit),
+        "people": selectors.person_list(request.user).filter(org_unit=unit),
+        "assignments": selectors.assignment_list(request.user).filter(org_unit=unit),
+    }
+    return render(request, "core/orgunit_detail.html", ctx)
+
+
+@login_required
+def person_list(request: HttpRequest) -> HttpResponse:
+    fs = PersonFilterSet(request.GET, queryset=selectors.person_list(request.user))
+    return render(request, "core/person_list.html", {"filter": fs, "page": paginate(request, fs.qs)})
+
+
+@login_required
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_restricted(Person, request.user, "view", pk=pk)
+    ctx = {
+        "person": person,
+        "assignments": selectors.assignment_list(request.user).filter(person=person),
+        "history": selectors.object_history(request.user, person)[:20],
+        "can_reset_mfa": person.user_id is not None
+        and Person.objects.restrict(request.user, "change").filter(pk=person.pk).exists(),
+    }
+    return render(request, "core/person_detail.html", ctx)
+
+
+@login_required
+def assignment_list(request: HttpRequest) -> HttpResponse:
+    from mamoru.core.filtersets import RoleAssignmentFilterSet
+
+    fs = RoleAssignmentFilterSet(request.GET, queryset=selectors.assignment_list(request.user))
+    return render(request, "core/assignment_list.html", {"filter": fs, "page": paginate(request, fs.qs)})
+
+
+def _require_audit_reader(user: Any) -> None:
+    from mamoru.core.access import user_roles
+    from mamoru.core.roles import AUDIT_READERS
+
+    if not (user.is_superuser or user_roles(user) & AUDIT_READERS):
+        raise Http404(_("Not found, or you do not have access to it."))
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    _require_audit_reader(request.user)
+    fs = AuditEntryFilterSet(request.GET, queryset=selectors.audit_entries(request.user))
+    return render(request, "core/audit_list.html", {"filter": fs, "page": paginate(request, fs.qs)})
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    _require_audit_reader(request.user)
+    fs = AuditEntryFilterSet(request.GET, queryset=selectors.audit_entries(request.user, "export"))
+    audit.event(AuditEvent.EXPORT, object_type="core.auditentry", object_repr=_("Audit trail (CSV)"),
+                details={"filters": {k: v for k, v in request.GET.items() if v}})
+    writer = csv.writer(_Echo())
+    header = [_("sequence"), _("time"), _("actor"), _("source address"), _("action"), _("event"),
+              _("object type"), _("object id"), _("object"), _("changes"), "hash"]
+
+    def rows() -> Any:
+        yield "\ufeff" + writer.writerow(header)  # BOM: Excel opens UTF-8 correctly
+        for e in fs.qs.order_by("seq").iterator(chunk_size=2000):
+            yield writer.writerow([csv_safe(v) for v in (
+                e.seq, timezone.localtime(e.timestamp).isoformat(), e.actor, e.source_ip or "", e.action,
+                e.event, e.object_type, e.object_id, e.object_repr, e.changes, e.hash)])
+
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+    return response
