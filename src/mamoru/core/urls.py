@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mamoru.core import views, views_auth
+from mamoru.core import views, views_auth, views_tokens
 
 app_name = "core"
 
@@ -14,8 +14,8 @@ urlpatterns = [
     path("accounts/mfa/qr.svg", views_auth.mfa_qr, name="mfa_qr"),
     path("accounts/mfa/recovery/", views_auth.mfa_recovery, name="mfa_recovery"),
     path("accounts/password/", views_auth.PasswordChangeView.as_view(), name="password_change"),
-    path("account/tokens/", views_auth.token_list, name="token_list"),
-    path("account/tokens/<int:pk>/revoke/", views_auth.token_revoke, name="token_revoke"),
+    path("account/tokens/", views_tokens.token_list, name="token_list"),
+    path("account/tokens/<int:pk>/revoke/", views_tokens.token_revoke, name="token_revoke"),
     # organisation
     path("org/", views.orgunit_list, name="orgunit_list"),
     path("org/<int:pk>/", views.orgunit_detail, name="orgunit_detail"),

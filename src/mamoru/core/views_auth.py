@@ -48,14 +48,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("core:home")
 
 
-def token_list(request: HttpRequest) -> HttpResponse:
-    raise NotImplementedError
-
-
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    raise NotImplementedError
-
-
 def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
     return render(request, "core/locked_out.html", status=429)
 
