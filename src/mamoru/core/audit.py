@@ -23,6 +23,7 @@ from mamoru.core.choices import AuditAction
 from mamoru.core.context import current_actor
 
 GENESIS = "0" * 64
+MASK = "********"
 SENSITIVE = frozenset({"password", "key_hash", "key", "secret", "token"})
 USER_EXCLUDE = frozenset({"last_login"})
 
@@ -139,10 +140,11 @@ def record(*, action: str, event: str = "", obj: Any = None, object_type: str = 
 
 
 def event(name: str, *, obj: Any = None, actor: Any = None, details: dict[str, Any] | None = None,
-          source_ip: str | None = None, object_repr: str = "", org_unit: Any = None) -> Any:
+          source_ip: str | None = None, object_type: str = "", object_repr: str = "",
+          org_unit: Any = None) -> Any:
     """Record an explicit event (sign-in, export, approval …)."""
     return record(action=AuditAction.EVENT, event=name, obj=obj, actor=actor, changes=details,
-                  source_ip=source_ip, object_repr=object_repr, org_unit=org_unit)
+                  source_ip=source_ip, object_type=object_type, object_repr=object_repr, org_unit=org_unit)
 
 
 # --- automatic change records -------------------------------------------------------------------
@@ -166,8 +168,15 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
         if f.name in excluded:
             continue
         value = f.value_from_object(instance)
-        data[f.attname] = "********" if f.name in SENSITIVE else _jsonable(value)
+        if f.name in SENSITIVE:
+            # Only a digest, to notice a change; the trail shows "********" on both sides.
+            value = MASK + hashlib.sha256(str(value).encode()).hexdigest() if value else ""
+        data[f.attname] = _jsonable(value)
     return data
+
+
+def _masked(value: Any) -> Any:
+    return MASK if isinstance(value, str) and value.startswith(MASK) else value
 
 
 def _pre_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **kw: Any) -> None:
@@ -188,9 +197,9 @@ def _post_save(sender: type[models.Model], instance: models.Model, created: bool
     before = getattr(instance, "_audit_before", None)
     if created or before is None:
         record(action=AuditAction.CREATE, obj=instance,
-               changes={k: [None, v] for k, v in after.items() if v not in (None, "")})
+               changes={k: [None, _masked(v)] for k, v in after.items() if v not in (None, "")})
         return
-    diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    diff = {k: [_masked(before.get(k)), _masked(v)] for k, v in after.items() if before.get(k) != v}
     for k in set(before) - set(after):
         diff[k] = [before[k], None]
     if diff:
@@ -201,7 +210,7 @@ def _post_delete(sender: type[models.Model], instance: models.Model, **kw: Any) 
     if not _audited(sender):
         return
     record(action=AuditAction.DELETE, obj=instance,
-           changes={k: [v, None] for k, v in snapshot(instance).items() if v not in (None, "")})
+           changes={k: [_masked(v), None] for k, v in snapshot(instance).items() if v not in (None, "")})
 
 
 pre_save.connect(_pre_save, dispatch_uid="mamoru_audit_pre_save")

@@ -175,7 +175,7 @@ class Role(AuditedModel):
         return roles.ROLE_BY_CODE.get(self.code)
 
 
-class RoleAssignmentQuerySet(models.QuerySet):
+class RoleAssignmentQuerySet(RestrictedQuerySet):
     def active(self, on: Any = None) -> RoleAssignmentQuerySet:
         day = on or timezone.localdate()
         return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day),
