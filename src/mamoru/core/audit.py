@@ -87,7 +87,7 @@ def _object_unit(instance: Any) -> tuple[int | None, str]:
             target = getattr(target, part)
             if target is None:
                 return None, ""
-    except Exception:  # noqa: BLE001 - a dangling relation during delete must not block the change
+    except Exception:
         return None, ""
     return target.pk, target.path
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from mamoru.core.context import Actor, current_actor
 
@@ -36,8 +39,8 @@ class RequestContextMiddleware:
 
 
 # Paths a signed-in but not yet MFA-verified user may reach.
-MFA_EXEMPT_NAMES = ("core:login", "core:logout", "core:mfa_verify", "core:mfa_enrol", "core:mfa_recovery",
-                    "javascript-catalog")
+MFA_EXEMPT_NAMES = ("core:login", "core:logout", "core:mfa_verify", "core:mfa_enrol", "core:mfa_qr",
+                    "core:mfa_recovery", "javascript-catalog")
 
 
 def mfa_required(user: Any) -> bool:
@@ -54,10 +57,37 @@ def has_mfa_device(user: Any) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
+def session_mfa_satisfied(user: Any) -> bool:
+    """Whether a session-authenticated ``user`` may act: MFA passed, or neither enrolled nor required.
+
+    For callers outside the page middleware (e.g. the API's session authentication).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    if callable(is_verified) and is_verified():
+        return True
+    return not has_mfa_device(user) and not mfa_required(user)
+
+
+def safe_next(request: HttpRequest, url: str | None) -> str | None:
+    """``url`` if it is a local address on this site, else None (no open redirects)."""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
+                                               require_https=request.is_secure()):
+        return url
+    return None
+
+
+def with_next(view_name: str, next_url: str | None) -> str:
+    """URL of ``view_name`` carrying ``next`` URL-encoded in the query string."""
+    url = reverse(view_name)
+    return f"{url}?{urlencode({REDIRECT_FIELD_NAME: next_url})}" if next_url else url
+
+
 class MFARequiredMiddleware:
     """A signed-in user who has MFA must pass it; one who needs MFA and has none must enrol first.
 
-    API requests authenticated by token are not session logins and are not affected.
+    API requests are left to the API's authentication (see :func:`session_mfa_satisfied`).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -75,10 +105,11 @@ class MFARequiredMiddleware:
                 and not request.path.startswith(settings.STATIC_URL)
                 and not request.path.startswith("/api/")
                 and request.path not in self.exempt_paths()):
+            next_url = safe_next(request, request.get_full_path()) if request.method == "GET" else None
             if has_mfa_device(user):
-                return redirect(f"{reverse('core:mfa_verify')}?next={request.get_full_path()}")
+                return redirect(with_next("core:mfa_verify", next_url))
             if mfa_required(user):
-                return redirect("core:mfa_enrol")
+                return redirect(with_next("core:mfa_enrol", next_url))
         return self.get_response(request)
 
 

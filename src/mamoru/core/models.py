@@ -78,19 +78,6 @@ class OrgUnit(AuditedModel):
     def __str__(self) -> str:
         return self.name
 
-    def get_absolute_url(self) -> str:
-        return reverse("core:orgunit_detail", args=[self.pk])
-
-    def clean(self) -> None:
-        if self.parent_id is None and self.kind != UnitKind.MUNICIPALITY:
-            raise ValidationError({"parent": _("Only a municipality can be the root of the tree.")})
-        if self.parent_id is not None and self.kind == UnitKind.MUNICIPALITY:
-            raise ValidationError({"kind": _("A municipality must be the root of its tree.")})
-        if self.pk and self.parent_id:
-            parent = OrgUnit.objects.get(pk=self.parent_id)
-            if parent.path.startswith(self.path or "\0"):
-                raise ValidationError({"parent": _("A unit cannot be placed under itself or its own sub-unit.")})
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         old_path = self.path
         super().save(*args, **kwargs)
@@ -105,6 +92,19 @@ class OrgUnit(AuditedModel):
                 for child in OrgUnit.objects.filter(path__startswith=old_path).exclude(pk=self.pk):
                     child_path = new_path + child.path[len(old_path):]
                     OrgUnit.objects.filter(pk=child.pk).update(path=child_path, depth=child_path.count("/") - 2)
+
+    def get_absolute_url(self) -> str:
+        return reverse("core:orgunit_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if self.parent_id is None and self.kind != UnitKind.MUNICIPALITY:
+            raise ValidationError({"parent": _("Only a municipality can be the root of the tree.")})
+        if self.parent_id is not None and self.kind == UnitKind.MUNICIPALITY:
+            raise ValidationError({"kind": _("A municipality must be the root of its tree.")})
+        if self.pk and self.parent_id:
+            parent = OrgUnit.objects.get(pk=self.parent_id)
+            if parent.path.startswith(self.path or "\0"):
+                raise ValidationError({"parent": _("A unit cannot be placed under itself or its own sub-unit.")})
 
     @property
     def municipality(self) -> OrgUnit:
@@ -332,3 +332,6 @@ class AuditChainHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"#{self.last_seq} {self.last_hash[:12]}"

@@ -16,7 +16,7 @@ from mamoru.core import audit, selectors
 from mamoru.core.choices import AuditEvent
 from mamoru.core.exports import csv_safe
 from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
-from mamoru.core.models import AuditEntry, OrgUnit, Person
+from mamoru.core.models import OrgUnit, Person
 
 PAGE_SIZE = 50
 
