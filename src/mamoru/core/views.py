@@ -41,7 +41,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def orgunit_list(request: HttpRequest) -> HttpResponse:
     units = selectors.orgunit_list(request.user)
-    return render(request, "core/orgunit_list.html", {"units": units})
+    can_add = units_for(request.user, "add", OrgUnit).exists()
+    return render(request, "core/orgunit_list.html", {"units": units, "can_add": can_add})
 
 
 @login_required
@@ -53,6 +54,7 @@ def orgunit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "children": selectors.orgunit_list(request.user).filter(parent=unit),
         "people": selectors.person_list(request.user).filter(org_unit=unit),
         "assignments": selectors.assignment_list(request.user).filter(org_unit=unit),
+        "can_change": can(request.user, "change", unit),
     }
     return render(request, "core/orgunit_detail.html", ctx)
 
@@ -60,7 +62,9 @@ def orgunit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def person_list(request: HttpRequest) -> HttpResponse:
     fs = PersonFilterSet(request.GET, queryset=selectors.person_list(request.user))
-    return render(request, "core/person_list.html", {"filter": fs, "page": paginate(request, fs.qs)})
+    can_add = units_for(request.user, "add", Person).exists()
+    return render(request, "core/person_list.html",
+                  {"filter": fs, "page": paginate(request, fs.qs), "can_add": can_add})
 
 
 @login_required
@@ -70,8 +74,8 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "person": person,
         "assignments": selectors.assignment_list(request.user).filter(person=person),
         "history": selectors.object_history(request.user, person)[:20],
-        "can_reset_mfa": person.user_id is not None
-        and Person.objects.restrict(request.user, "change").filter(pk=person.pk).exists(),
+        "can_change": (can_change := can(request.user, "change", person)),
+        "can_reset_mfa": person.user_id is not None and can_change,
     }
     return render(request, "core/person_detail.html", ctx)
 
@@ -81,7 +85,9 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     from mamoru.core.filtersets import RoleAssignmentFilterSet
 
     fs = RoleAssignmentFilterSet(request.GET, queryset=selectors.assignment_list(request.user))
-    return render(request, "core/assignment_list.html", {"filter": fs, "page": paginate(request, fs.qs)})
+    can_edit = units_for(request.user, "change", RoleAssignment).exists()
+    return render(request, "core/assignment_list.html",
+                  {"filter": fs, "page": paginate(request, fs.qs), "can_edit": can_edit})
 
 
 def _require_audit_reader(user: Any) -> None:
