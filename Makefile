@@ -45,3 +45,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+
+.PHONY: messages
+messages: install  ## refresh the ja catalogue from the source, then compile it (needs GNU gettext)
+	cd src/mamoru && ../../$(BIN)/mamoru manage makemessages -l ja --no-location --no-obsolete -i "static/*"
+	cd src/mamoru && ../../$(BIN)/mamoru manage makemessages -d djangojs -l ja --no-location --no-obsolete -i "static/mamoru/vendor/*" -i "static/mamoru/api/*"
+	cd src/mamoru && ../../$(BIN)/mamoru manage compilemessages -l ja
