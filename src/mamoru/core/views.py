@@ -16,7 +16,8 @@ from mamoru.core import audit, selectors
 from mamoru.core.choices import AuditEvent
 from mamoru.core.exports import csv_safe
 from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
-from mamoru.core.models import OrgUnit, Person
+from mamoru.core.access import can, units_for
+from mamoru.core.models import OrgUnit, Person, RoleAssignment
 
 PAGE_SIZE = 50
 
