@@ -6,3 +6,6 @@ class ComplianceConfig(AppConfig):
     name = "mamoru.compliance"
     label = "compliance"
     verbose_name = _("Policy checks")
+
+    def ready(self) -> None:
+        from mamoru.compliance import checks  # noqa: F401  (register the app's policy checks)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -9,12 +12,17 @@ from django.utils.translation import gettext_lazy as _
 from mamoru.compliance.choices import FindingStatus, Severity
 from mamoru.core.models import AuditedModel, OrgUnit
 
+if TYPE_CHECKING:
+    from mamoru.compliance.registry import PolicyCheck
+
 
 class Finding(AuditedModel):
     """One problem a policy check found, tracked from first to last sighting.
 
-    A finding is identified by (code, object_type, object_id); re-running the checks updates
-    ``last_seen`` and re-opens nothing that was accepted. A finding no longer reported is resolved.
+    A finding is identified by (code, object_type, object_id, org_unit); re-running the checks updates
+    ``last_seen`` (without an audit entry) and leaves accepted findings accepted. An open finding no
+    longer reported is resolved; a resolved one reported again is re-opened
+    (see :func:`mamoru.compliance.services.checks_run`).
     """
 
     code = models.CharField(_("code"), max_length=32, db_index=True)
@@ -32,6 +40,9 @@ class Finding(AuditedModel):
     last_seen = models.DateTimeField(_("last seen"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     accepted_reason = models.TextField(_("reason for acceptance"), blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("accepted by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
 
     audit_exclude = AuditedModel.audit_exclude | {"last_seen"}
 
@@ -49,3 +60,10 @@ class Finding(AuditedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("compliance:finding_detail", args=[self.pk])
+
+    @property
+    def policy_check(self) -> PolicyCheck | None:
+        """The registered check that produced this finding (None if it no longer exists)."""
+        from mamoru.compliance.registry import REGISTRY
+
+        return REGISTRY.get(self.code)

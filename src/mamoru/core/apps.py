@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     verbose_name = _("Organisation and access")
 
     def ready(self) -> None:
-        from mamoru.core import audit, signals  # noqa: F401  (connect receivers)
+        # audit, signals: connect receivers; checks: register the policy checks
+        from mamoru.core import audit, checks, signals  # noqa: F401

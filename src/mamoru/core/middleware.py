@@ -101,7 +101,7 @@ class MFARequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (user.is_authenticated and not user.is_verified()  # type: ignore[union-attr]
+        if (user.is_authenticated and not user.is_verified()  # type: ignore[union-attr,attr-defined]
                 and not request.path.startswith(settings.STATIC_URL)
                 and not request.path.startswith("/api/")
                 and request.path not in self.exempt_paths()):
