@@ -39,11 +39,19 @@ def listed(response):
 
 # --- list ---------------------------------------------------------------------------------------------
 
-def test_staff_see_only_their_own_sections_findings(checked, login_as):
-    response = login_as("staff_b").get(reverse("compliance:finding_list"))
-    assert response.status_code == 200
-    assert listed(response) == {("CORE-003", "課B")}
-    assert "課A2" not in response.content.decode()
+def test_staff_and_contractors_see_no_findings(checked, login_as):
+    """Findings map out weaknesses: only roles with an oversight duty read them."""
+    for persona in ("staff_b", "staff_a", "contractor"):
+        response = login_as(persona).get(reverse("compliance:finding_list"))
+        assert response.status_code == 200
+        assert listed(response) == set(), persona
+
+
+def test_department_head_sees_only_their_departments_findings(checked, login_as):
+    response = login_as("dept_head_a").get(reverse("compliance:finding_list"))
+    seen = listed(response)
+    assert ("CORE-003", "課A2") in seen
+    assert ("CORE-003", "課B") not in seen
 
 
 def test_ciso_sees_the_whole_city_but_not_the_other_one(checked, login_as):
@@ -112,7 +120,8 @@ def test_finding_outside_scope_is_404(checked, login_as):
     assert target.org_unit == checked.units["sec_a"]
     assert login_as("staff_b").get(target.get_absolute_url()).status_code == 404
     assert login_as("other_ciso").get(target.get_absolute_url()).status_code == 404
-    assert login_as("staff_a").get(target.get_absolute_url()).status_code == 200
+    assert login_as("staff_a").get(target.get_absolute_url()).status_code == 404  # staff read no findings
+    assert login_as("dept_head_a").get(target.get_absolute_url()).status_code == 200
 
 
 def test_detail_shows_history_and_the_accept_form_to_approvers(checked, login_as):

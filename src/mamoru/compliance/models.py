@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mamoru.compliance.choices import FindingStatus, Severity
+from mamoru.core import roles
 from mamoru.core.models import AuditedModel, OrgUnit
 
 if TYPE_CHECKING:
@@ -45,6 +46,9 @@ class Finding(AuditedModel):
                                     blank=True, on_delete=models.SET_NULL, related_name="+")
 
     audit_exclude = AuditedModel.audit_exclude | {"last_seen"}
+    # Findings map out weaknesses: only roles with an oversight duty read them (not staff, not contractors).
+    role_actions = {"view": roles.OVERSIGHT, "export": roles.OVERSIGHT}
+    staff_can_view = False
 
     class Meta:
         ordering = ["status", "-last_seen"]

@@ -64,6 +64,9 @@ STAFF_ACTIONS = frozenset({VIEW})
 
 # Roles that may administer the organisation itself (units, people, role assignments).
 ORG_ADMIN = frozenset({"ciso", "chief"})
+# Roles with an oversight duty: they read findings about their scope (staff and contractors do not).
+OVERSIGHT = frozenset({"ciso", "chief", "dept_head", "section_manager", "system_admin", "csirt", "committee",
+                       "auditor"})
 # Roles that read the audit trail (issue 2 §5).
 AUDIT_READERS = frozenset({"ciso", "chief", "auditor"})
 
