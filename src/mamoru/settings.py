@@ -136,7 +136,8 @@ LOGOUT_REDIRECT_URL = "core:login"
 AXES_FAILURE_LIMIT = int(os.environ.get("MAMORU_LOCKOUT_FAILURES", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("MAMORU_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+AXES_RESET_ON_SUCCESS = True  # only that account's failures from that address (see LockoutHandler)
+AXES_HANDLER = "mamoru.core.services_auth.LockoutHandler"
 AXES_LOCKOUT_CALLABLE = "mamoru.core.views_auth.lockout_response"
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
@@ -197,7 +198,7 @@ MEDIA_ROOT = DATA_DIR / "media"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "mamoru.core.api_auth.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "mamoru.core.api_auth.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -215,6 +216,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ApiTokenStatusEnum": "mamoru.core.services_tokens.TokenStatus"},
 }
 
 EMAIL_BACKEND = os.environ.get("MAMORU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -74,6 +74,9 @@ def _object_unit(instance: Any) -> tuple[int | None, str]:
     from mamoru.core.models import OrgUnit, Person
 
     if isinstance(instance, OrgUnit):
+        if not instance.path and instance.pk:  # just inserted: the path is written right after
+            parent_path = instance.parent.path if instance.parent_id else "/"
+            return instance.pk, f"{parent_path}{instance.pk}/"
         return instance.pk, instance.path
     scope_path = getattr(type(instance), "scope_path", None)
     if isinstance(instance, get_user_model()):

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mamoru.core import audit, selectors
+from mamoru.core.access import can, units_for
 from mamoru.core.choices import AuditEvent
 from mamoru.core.exports import csv_safe
 from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
-from mamoru.core.access import can, units_for
 from mamoru.core.models import OrgUnit, Person, RoleAssignment
 
 PAGE_SIZE = 50
