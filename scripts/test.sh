@@ -8,7 +8,7 @@ export MAMORU_DATA_DIR="${MAMORU_DATA_DIR:-$PWD/data}"
 export MAMORU_DATABASE_URL="sqlite:///$MAMORU_DATA_DIR/test.sqlite3"   # tests use an in-memory database
 
 echo "== pytest on SQLite"
-"$BIN/pytest" -q -p no:cacheprovider "$@"
+"$BIN/pytest" -q -p no:cacheprovider -n 2 "$@"
 
 pg_bin=""
 for d in "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent)")" /usr/lib/postgresql/*/bin; do
@@ -16,6 +16,7 @@ for d in "$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent)")" /u
 done
 if [ -z "$pg_bin" ]; then
   echo "== PostgreSQL: SKIPPED (no initdb/pg_ctl found; .ci/run installs them)"
+  [ -z "${MAMORU_REQUIRE_ALL:-}" ] || { echo "MAMORU_REQUIRE_ALL: PostgreSQL is required on CI"; exit 1; }
   exit 0
 fi
 
@@ -28,4 +29,4 @@ run_pg "'$pg_bin/initdb' -D '$pgdir/data' -U mamoru --auth=trust -E UTF8 --local
 run_pg "'$pg_bin/pg_ctl' -D '$pgdir/data' -l '$pgdir/pg.log' -w -o \"-k $pgdir -c listen_addresses='' -c fsync=off -c full_page_writes=off\" start >/dev/null"
 run_pg "'$pg_bin/createdb' -h '$pgdir' -U mamoru mamoru"
 export MAMORU_DATABASE_URL="postgres://mamoru@/mamoru?host=$pgdir"
-"$BIN/pytest" -q -p no:cacheprovider -m "not browser" "$@"
+"$BIN/pytest" -q -p no:cacheprovider -n 2 -m "not browser" "$@"
