@@ -10,7 +10,9 @@ from django.http import HttpRequest
 def navigation(request: HttpRequest) -> dict[str, Any]:
     from mamoru.core.navigation import menu_for
 
+    from mamoru.core.middleware import session_mfa_satisfied
+
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": []}
+    if user is None or not user.is_authenticated or not session_mfa_satisfied(user):
+        return {"nav_items": []}  # nothing to navigate to before sign-in (and MFA) is complete
     return {"nav_items": menu_for(request)}

@@ -20,9 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
+        # Collect first: WhiteNoise indexes STATIC_ROOT when the WSGI application is built.
+        call_command("collectstatic", interactive=False, verbosity=0)
         from mamoru.wsgi import application
 
-        call_command("collectstatic", interactive=False, verbosity=0)
         bind = f"{options['host']}:{options['port']}"
         self.stdout.write(f"Mamoru: http://{bind}/")
 
