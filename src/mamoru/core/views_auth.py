@@ -69,16 +69,23 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("core:login")
 
 
+def _skip_mfa_step(user: Any, next_url: str) -> HttpResponse | None:
+    """Where to go instead of a verification step: on when verified, to enrolment when there is no device."""
+    if user.is_verified():
+        return redirect(next_url)
+    if not has_mfa_device(user):
+        return redirect(with_next("core:mfa_enrol", next_url) if mfa_required(user) else next_url)
+    return None
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_verify(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     next_url = _next_url(request)
-    if user.is_verified():
-        return redirect(next_url)
-    if not has_mfa_device(user):
-        return redirect(with_next("core:mfa_enrol", next_url) if mfa_required(user) else next_url)
+    if (done := _skip_mfa_step(user, next_url)) is not None:
+        return done
     form = TOTPForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = services_auth.mfa_verify(user=user, token=form.cleaned_data["token"])
@@ -131,10 +138,8 @@ def mfa_qr(request: HttpRequest) -> HttpResponse:
 def mfa_recovery(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     next_url = _next_url(request)
-    if user.is_verified():
-        return redirect(next_url)
-    if not has_mfa_device(user):
-        return redirect(with_next("core:mfa_enrol", next_url) if mfa_required(user) else next_url)
+    if (done := _skip_mfa_step(user, next_url)) is not None:
+        return done
     form = RecoveryCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = services_auth.mfa_recovery_use(user=user, code=form.cleaned_data["code"])
