@@ -61,6 +61,8 @@ ROUTES: dict[str, Route] = {
     "core:login": Route(frozenset(), denied=302, anonymous=None),  # signed-in users are sent home
     "core:logout": Route(ALL, ok=302, method="post"),
     "core:password_change": Route(ALL),
+    "core:account_security": Route(ALL),
+    "core:recovery_codes_regenerate": Route(ALL, method="post"),
     # MFA steps: every persona here has already passed MFA, so the steps send them on (302); the QR image
     # exists only while an enrolment is in progress (tests/core/test_auth_mfa.py covers the steps themselves).
     "core:mfa_verify": Route(frozenset(), denied=302),

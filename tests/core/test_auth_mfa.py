@@ -292,3 +292,20 @@ def test_session_mfa_satisfied(world):
     assert not session_mfa_satisfied(staff)  # enrolled but not verified in this session
     staff.is_verified = lambda: True
     assert session_mfa_satisfied(staff)
+
+
+def test_verified_user_replaces_recovery_codes_and_old_ones_stop_working(world, login_as):
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    from mamoru.core import services_auth
+    from mamoru.core.models import AuditEntry
+
+    user = world.user("staff_a")
+    old = services_auth.recovery_codes_replace(user=user)
+    client = login_as("staff_a")
+    assert "10" in client.get("/account/security/").content.decode()
+    response = client.post("/account/security/recovery-codes/")
+    new = [c for c in response.context["codes"]]
+    assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
+    assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(new)
+    assert AuditEntry.objects.filter(event="recovery_codes_replaced", actor="staff_a").exists()

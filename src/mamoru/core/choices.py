@@ -53,6 +53,7 @@ class AuditEvent(models.TextChoices):
     MFA_FAILED = "mfa_failed", _("MFA code rejected")
     MFA_RESET = "mfa_reset", _("MFA reset")
     RECOVERY_CODE_USED = "recovery_code_used", _("Recovery code used")
+    RECOVERY_CODES_REPLACED = "recovery_codes_replaced", _("Recovery codes replaced")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     TOKEN_CREATED = "token_created", _("API token created")
     TOKEN_REVOKED = "token_revoked", _("API token revoked")

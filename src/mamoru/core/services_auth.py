@@ -133,6 +133,17 @@ def recovery_codes_replace(*, user: Any) -> list[str]:
     return codes
 
 
+def recovery_codes_left(*, user: Any) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def recovery_codes_regenerate(*, user: Any) -> list[str]:
+    """A signed-in, verified user replaces their recovery codes (the old ones stop working); audited."""
+    codes = recovery_codes_replace(user=user)
+    audit.event(AuditEvent.RECOVERY_CODES_REPLACED, obj=user, actor=user)
+    return codes
+
+
 # --- verification -----------------------------------------------------------------------------------
 
 def _wait_seconds(device: Device) -> int:

@@ -16,7 +16,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -199,3 +199,24 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: a forged, stale or cookie-less form submission."""
     services_auth.csrf_failure_record(path=request.path, reason=reason)
     return render(request, "core/csrf_failure.html", status=403)
+
+
+@never_cache
+@login_required
+def account_security(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    return render(request, "core/account_security.html", {
+        "has_mfa": has_mfa_device(user), "mfa_required": mfa_required(user),
+        "recovery_left": services_auth.recovery_codes_left(user=user)})
+
+
+@never_cache
+@login_required
+@require_POST
+def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    if not has_mfa_device(user):
+        raise Http404(_("Multi-factor authentication is not set up for your account."))
+    codes = services_auth.recovery_codes_regenerate(user=user)
+    return render(request, "core/mfa_recovery_codes.html",
+                  {"codes": codes, "next": reverse("core:account_security"), "replaced": True})
