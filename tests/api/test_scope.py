@@ -81,7 +81,7 @@ def new_unit(world: Any, **extra: Any) -> dict[str, Any]:
 def test_section_manager_cannot_create_an_org_unit(world, api_as):
     response = api_as("manager_a").post("/api/org-units/", new_unit(world), content_type="application/json")
     assert response.status_code == 403
-    assert "may not add" in response.json()["detail"]
+    assert "追加する権限がありません" in response.json()["detail"]
     assert not OrgUnit.objects.filter(code="sec-a3").exists()
 
 

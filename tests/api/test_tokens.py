@@ -100,7 +100,7 @@ def test_revoked_token_is_refused_with_401_and_audited(world, token_for):
 
     response = bearer(raw).get(ORG_UNITS)
     assert response.status_code == 401
-    assert "revoked" in response.json()["detail"]
+    assert "失効しています" in response.json()["detail"]
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     entry = AuditEntry.objects.filter(event=AuditEvent.TOKEN_REJECTED).get()
     assert entry.changes == {"key_prefix": token.key_prefix, "reason": "revoked"}
@@ -113,14 +113,14 @@ def test_expired_token_is_refused(world, token_for):
     token, raw = token_for("staff_a", expires_at=timezone.now() + timedelta(days=1))
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     response = bearer(raw).get(ORG_UNITS)
-    assert response.status_code == 401 and "expired" in response.json()["detail"]
+    assert response.status_code == 401 and "有効期限が切れています" in response.json()["detail"]
     assert AuditEntry.objects.get(event=AuditEvent.TOKEN_REJECTED).changes["reason"] == "expired"
 
 
 def test_unknown_token_is_refused_and_only_its_prefix_recorded(world):
     raw = ApiToken.PREFIX + "x" * 43
     response = bearer(raw).get(ORG_UNITS)
-    assert response.status_code == 401 and response.json()["detail"] == "Invalid API token."
+    assert response.status_code == 401 and response.json()["detail"].startswith("APIトークンが無効です。")
     entry = AuditEntry.objects.get(event=AuditEvent.TOKEN_REJECTED)
     assert entry.changes == {"key_prefix": raw[:10], "reason": "unknown"}
     assert raw not in f"{entry.actor} {entry.object_repr} {entry.changes}"
@@ -235,7 +235,7 @@ def test_expiring_token_cannot_mint_a_longer_lived_one(world, token_for):
 def test_token_page_creates_and_shows_the_token_once(world):
     client = signed_in_client(world.user("staff_a"))
     page = client.get(reverse("core:token_list"))
-    assert page.status_code == 200 and "You have no API tokens." in page.content.decode()
+    assert page.status_code == 200 and "APIトークンはありません。" in page.content.decode()
 
     response = client.post(reverse("core:token_list"), {"name": "my script", "expires_days": "30"})
     assert response.status_code == 200
@@ -243,7 +243,7 @@ def test_token_page_creates_and_shows_the_token_once(world):
     token = ApiToken.objects.get(user=world.user("staff_a"))
     raw = html.split('id="new-token" class="codes" value="')[1].split('"')[0]
     assert raw.startswith(token.key_prefix)
-    assert "Copy this token now" in html
+    assert "このトークンを今すぐコピ" in html  # the copy-it-now warning
     assert "no-store" in response.headers["Cache-Control"]
     assert bearer(raw).get(ORG_UNITS).status_code == 200
 

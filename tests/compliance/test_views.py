@@ -188,7 +188,7 @@ def test_an_accepted_finding_cannot_be_accepted_again(checked, login_as):
     url = reverse("compliance:finding_accept", args=[target.pk])
     assert client.post(url, {"reason": "first"}).status_code == 302
     second = client.post(url, {"reason": "second"}, follow=True)  # e.g. a double click
-    assert "no longer open" in second.content.decode()
+    assert "受容できません" in second.content.decode()
     target.refresh_from_db()
     assert target.accepted_reason == "first"
     with pytest.raises(ValidationError):

@@ -23,8 +23,8 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 REASONS = {
     "malformed": _("Invalid Authorization header: expected 'Bearer <token>' with a single token."),
     "unknown": _("Invalid API token."),
-    "revoked": _("This API token has been revoked. Create a new one under Account → API tokens."),
-    "expired": _("This API token has expired. Create a new one under Account → API tokens."),
+    "revoked": _("This API token has been revoked. Create a new one on the API tokens page."),
+    "expired": _("This API token has expired. Create a new one on the API tokens page."),
     "inactive": _("The account that owns this API token is inactive."),
 }
 

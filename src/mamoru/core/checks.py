@@ -102,7 +102,7 @@ def approvers_without_mfa(ctx: CheckContext) -> Iterator[FindingData]:
 
 
 @policy_check(code="CORE-003", clause=CLAUSE_ORGANISATION, severity=Severity.MEDIUM,
-              title=_("An in-scope section without its own section manager"))
+              title=_("An in-scope section without its own information security manager"))
 def sections_without_manager(ctx: CheckContext) -> Iterator[FindingData]:
     """An in-scope section (課室) with no active 情報セキュリティ管理者 assigned on the section itself.
 

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class UnitKind(models.TextChoices):
@@ -38,7 +39,7 @@ class Action(models.TextChoices):
 
 
 class AuditAction(models.TextChoices):
-    CREATE = "create", _("Created")
+    CREATE = "create", pgettext_lazy("audit action", "Created")
     UPDATE = "update", _("Updated")
     DELETE = "delete", _("Deleted")
     EVENT = "event", _("Event")

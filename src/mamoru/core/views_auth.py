@@ -147,9 +147,9 @@ def mfa_recovery(request: HttpRequest) -> HttpResponse:
             _mark_verified(request, result.device)
             messages.warning(request, ngettext(
                 "You signed in with a recovery code. %(count)d recovery code is left. If you have lost "
-                "your authenticator, ask an information security administrator to reset it.",
+                "your authenticator, ask the chief information security officer or the CISO to reset it.",
                 "You signed in with a recovery code. %(count)d recovery codes are left. If you have lost "
-                "your authenticator, ask an information security administrator to reset it.",
+                "your authenticator, ask the chief information security officer or the CISO to reset it.",
                 result.remaining_codes or 0) % {"count": result.remaining_codes or 0})
             return redirect(next_url)
         if result.wait_seconds:
