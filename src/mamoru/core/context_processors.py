@@ -8,9 +8,8 @@ from django.http import HttpRequest
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    from mamoru.core.navigation import menu_for
-
     from mamoru.core.middleware import session_mfa_satisfied
+    from mamoru.core.navigation import menu_for
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not session_mfa_satisfied(user):
