@@ -305,7 +305,7 @@ def test_verified_user_replaces_recovery_codes_and_old_ones_stop_working(world, 
     client = login_as("staff_a")
     assert "10" in client.get("/account/security/").content.decode()
     response = client.post("/account/security/recovery-codes/")
-    new = [c for c in response.context["codes"]]
+    new = list(response.context["codes"])
     assert response.status_code == 200 and len(new) == 10 and not set(new) & set(old)
     assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(new)
     assert AuditEntry.objects.filter(event="recovery_codes_replaced", actor="staff_a").exists()
