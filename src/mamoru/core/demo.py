@@ -49,7 +49,8 @@ class DemoLogin:
 
 
 def _name(i: int) -> str:
-    return f"{SURNAMES[i % len(SURNAMES)]} {GIVEN[(i * 7) % len(GIVEN)]}"
+    # Unique for the first len(SURNAMES) * len(GIVEN) people.
+    return f"{SURNAMES[i % len(SURNAMES)]} {GIVEN[(i // len(SURNAMES) + i) % len(GIVEN)]}"
 
 
 @transaction.atomic

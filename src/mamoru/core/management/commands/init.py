@@ -38,6 +38,10 @@ class Command(BaseCommand):
                 for login in logins:
                     self.stdout.write(f"  {login.username:<22} {login.role:<16} {login.unit}")
                 self.stdout.write("CISO, 統括, system administrators and auditors enrol TOTP MFA at first sign-in.")
+                from mamoru.compliance.services import checks_run
+
+                result = checks_run()
+                self.stdout.write(f"policy checks run on the demo city: {result.created} findings")
 
 
 def _default_content_loaders() -> list[Any]:
