@@ -182,3 +182,13 @@ def test_org_unit_path_tracks_moves(world):
     sec_b.refresh_from_db()
     assert sec_b.path == f"{world.units['dept_a'].path}{sec_b.pk}/"
     assert OrgUnit.objects.filter(path__startswith=world.units["dept_a"].path).count() == 4
+
+
+def test_audit_page_shows_event_names_and_details_readably(world, login_as):
+    from mamoru.core.choices import AuditEvent
+
+    audit.event(AuditEvent.MFA_ENROLLED, obj=world.user("staff_a"), actor=world.user("staff_a"),
+                details={"device": "authenticator"})
+    body = login_as("ciso").get("/audit/", {"event": "mfa_enrolled"}).content.decode()
+    assert "多要素認証の登録" in body
+    assert "authenticator" in body and "a → u" not in body

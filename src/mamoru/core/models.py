@@ -323,6 +323,28 @@ class AuditEntry(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit trail is append-only.")
 
+    @property
+    def event_label(self) -> str:
+        """The translated name of an explicit event (the code itself for events unknown to this version)."""
+        from mamoru.core.choices import AuditEvent
+
+        try:
+            return str(AuditEvent(self.event).label)
+        except ValueError:
+            return self.event
+
+    def change_rows(self) -> list[tuple[str, Any, Any, bool]]:
+        """(field, before, after, is_change) for changes; (key, value, None, False) for event details."""
+        if not isinstance(self.changes, dict):
+            return []
+        rows: list[tuple[str, Any, Any, bool]] = []
+        for key, value in self.changes.items():
+            if self.action != AuditAction.EVENT and isinstance(value, list) and len(value) == 2:
+                rows.append((key, value[0], value[1], True))
+            else:
+                rows.append((key, value, None, False))
+        return rows
+
 
 class AuditChainHead(models.Model):
     """Single row holding the last sequence number and hash; locked while appending."""
