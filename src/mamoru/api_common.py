@@ -28,7 +28,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.settings import api_settings
 
 from mamoru.core import roles
-from mamoru.core.access import units_for
+from mamoru.core.access import record_denied, units_for
 from mamoru.core.context import Actor, current_actor
 from mamoru.core.middleware import client_ip
 
@@ -157,10 +157,13 @@ class RestrictedViewSetMixin(AuditActorMixin):
                 except (TypeError, ValueError, DjangoValidationError):
                     seen = False
                 if seen:  # the caller may see it, so saying "not allowed" reveals nothing
+                    record_denied(self.model, self.request.user, action, **{self.lookup_field: lookup})
                     raise PermissionDenied(
                         _("You may view this %(thing)s but not %(action)s it.")
                         % {"thing": self.model._meta.verbose_name, "action": roles.ACTION_LABELS[action]}
                     ) from None
+            lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
+            record_denied(self.model, self.request.user, action, **{self.lookup_field: lookup})
             raise
 
 

@@ -65,3 +65,26 @@ def test_anonymous_sees_nothing(world):
     from django.contrib.auth.models import AnonymousUser
 
     assert not OrgUnit.objects.restrict(AnonymousUser(), "view").exists()
+
+
+def test_out_of_scope_object_is_404_and_the_attempt_is_audited(world, login_as):
+    target = world.people["staff_a"]
+    response = login_as("staff_b").get(f"/people/{target.pk}/")
+    assert response.status_code == 404
+    entry = AuditEntry.objects.filter(event="access_denied").order_by("-seq").first()
+    assert entry.actor == "staff_b" and entry.object_id == str(target.pk)
+    # a URL for an object that does not exist is a plain 404, with nothing recorded
+    before = AuditEntry.objects.filter(event="access_denied").count()
+    assert login_as("staff_b").get("/people/999999/").status_code == 404
+    assert AuditEntry.objects.filter(event="access_denied").count() == before
+
+
+def test_revoking_another_users_token_is_404_and_audited(world, login_as):
+    from mamoru.core.services_tokens import token_create
+
+    token, _raw = token_create(user=world.user("ciso"), name="ciso's")
+    response = login_as("staff_b").post(f"/account/tokens/{token.pk}/revoke/")
+    assert response.status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    assert AuditEntry.objects.filter(event="access_denied", actor="staff_b", object_id=str(token.pk)).exists()

@@ -125,5 +125,35 @@ def units_for(user: Any, action: str, model: type[Model]) -> Any:
     return OrgUnit.objects.filter(q)
 
 
+def record_denied(model: type[Model], user: Any, action: str, **lookup: Any) -> None:
+    """Record an attempt on an existing object outside the user's scope (the caller then answers 404).
+
+    Only attempts on objects that exist are recorded, so ordinary mistyped URLs do not fill the trail.
+    """
+    from django.core.exceptions import ValidationError
+
+    from mamoru.core import audit
+    from mamoru.core.choices import AuditEvent
+
+    try:
+        obj = model._base_manager.filter(**lookup).first()
+    except (TypeError, ValueError, ValidationError):
+        return
+    if obj is not None:
+        audit.event(AuditEvent.ACCESS_DENIED, obj=obj, details={"action": action})
+
+
+def get_or_404(model: type[Model], user: Any, action: str, **lookup: Any) -> Any:
+    """The object if ``user`` may ``action`` it; otherwise 404 — never a hint that it exists."""
+    from django.http import Http404
+    from django.utils.translation import gettext as _
+
+    obj = model._default_manager.restrict(user, action).filter(**lookup).first()  # type: ignore[attr-defined]
+    if obj is None:
+        record_denied(model, user, action, **lookup)
+        raise Http404(_("Not found, or you do not have access to it."))
+    return obj
+
+
 def today() -> Any:
     return timezone.localdate()

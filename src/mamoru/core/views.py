@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mamoru.core import audit, selectors
-from mamoru.core.access import can, units_for
+from mamoru.core.access import can, get_or_404, units_for
 from mamoru.core.choices import AuditEvent
 from mamoru.core.exports import csv_safe
 from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
@@ -23,11 +23,8 @@ PAGE_SIZE = 50
 
 
 def get_restricted(model: Any, user: Any, action: str, **lookup: Any) -> Any:
-    """The object if ``user`` may ``action`` it, else 404 — never a hint that it exists."""
-    obj = model.objects.restrict(user, action).filter(**lookup).first()
-    if obj is None:
-        raise Http404(_("Not found, or you do not have access to it."))
-    return obj
+    """The object if ``user`` may ``action`` it, else 404 (an attempt on an existing object is audited)."""
+    return get_or_404(model, user, action, **lookup)
 
 
 def paginate(request: HttpRequest, qs: Any) -> Any:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from mamoru.core import services_auth
+from mamoru.core.access import record_denied
 from mamoru.core.forms_auth import LoginForm, RecoveryCodeForm, TOTPForm
 from mamoru.core.middleware import has_mfa_device, mfa_required, safe_next, with_next
 from mamoru.core.models import Person
@@ -165,6 +166,7 @@ def mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
     person = (Person.objects.restrict(request.user, "change")
               .filter(pk=pk, user__isnull=False).select_related("user").first())
     if person is None:
+        record_denied(Person, request.user, "change", pk=pk)
         raise Http404(_("Not found, or you do not have access to it."))
     services_auth.mfa_reset(actor=request.user, person=person)
     messages.success(request, _("Multi-factor authentication of %(name)s was reset. They will set it up "

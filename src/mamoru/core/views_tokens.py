@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mamoru.core import roles, services_tokens
+from mamoru.core.access import record_denied
 from mamoru.core.models import ApiToken
 
 
@@ -63,6 +64,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = own_tokens(request.user).filter(pk=pk).first()
     if token is None:  # someone else's token is as absent as a token that never existed
+        record_denied(ApiToken, request.user, "change", pk=pk)
         raise Http404(_("Not found, or you do not have access to it."))
     if services_tokens.token_revoke(token=token, actor=request.user):
         messages.success(request, _("The token %(prefix)s… was revoked; it no longer works.")
