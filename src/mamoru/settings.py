@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "csp",
     "mamoru.core",
     "mamoru.compliance",
+    "mamoru.assets",
 ]
 
 MIDDLEWARE = [

@@ -56,6 +56,15 @@ def user_home_unit(user: Any) -> tuple[int, str] | None:
     return row
 
 
+def user_municipality_ids(user: Any) -> frozenset[int]:
+    """Roots of the trees the user belongs to (through their unit or any grant)."""
+    paths = [g.unit_path for g in user_grants(user)]
+    home = user_home_unit(user)
+    if home is not None:
+        paths.append(home[1])
+    return frozenset(int(p.strip("/").split("/")[0]) for p in paths if p.strip("/"))
+
+
 def user_roles(user: Any) -> frozenset[str]:
     return frozenset(g.role for g in user_grants(user))
 
@@ -97,6 +106,9 @@ def scope_filter(model: type[Model], user: Any, action: str) -> Q:
     for g in user_grants(user):
         if g.role in allowed:
             q |= _unit_q(scope_path, g.unit_path, g.unit_id, g.covers_children)
+    if action == roles.VIEW and getattr(model, "municipality_wide_view", False):
+        # Municipality reference data (e.g. classification schemes): everyone of that city reads it.
+        q |= Q(**{f"{scope_path}__in": sorted(user_municipality_ids(user))})
     if action == roles.VIEW and not named and getattr(model, "staff_can_view", True):
         home = user_home_unit(user)
         if home is not None:

@@ -60,6 +60,8 @@ class AuditEvent(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
     TOKEN_REJECTED = "token_rejected", _("API token rejected")
     EXPORT = "export", _("Exported")
+    IMPORT = "import", _("Imported")
+    BULK_GENERATED = "bulk_generated", _("Bulk data generated")
     APPROVAL = "approval", _("Approved")
     CSRF_FAILURE = "csrf_failure", _("Forged or expired form rejected")
     ACCESS_DENIED = "access_denied", _("Access denied")

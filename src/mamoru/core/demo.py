@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -112,3 +113,20 @@ def load_demo() -> list[DemoLogin]:
         person(sections[s_code], f"staff-{s_code}", "主事")
         logins.append(DemoLogin(f"staff-{s_code}", "", "staff", sections[s_code].name))
     return logins
+
+
+# Apps add demo content of their own (e.g. a realistic asset register) after the city and its defaults exist.
+_DEMO_CONTENT: list[Any] = []
+
+
+def register_demo_content(loader: Any) -> None:
+    if loader not in _DEMO_CONTENT:
+        _DEMO_CONTENT.append(loader)
+
+
+def load_demo_content() -> None:
+    city = OrgUnit.objects.filter(code=DEMO_CITY_CODE, parent__isnull=True).first()
+    if city is None:
+        return
+    for loader in _DEMO_CONTENT:
+        loader(city)

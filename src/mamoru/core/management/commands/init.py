@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from mamoru.core.content import load_default_content
 from mamoru.core.context import acting_as
 
 
@@ -26,13 +27,14 @@ class Command(BaseCommand):
         with acting_as(label="mamoru init"):
             created = services.roles_sync()
             self.stdout.write(f"roles: {created} created")
-            for loader in _default_content_loaders():
-                loader(self.stdout)
+            logins = demo.load_demo() if options["demo"] else []
+            for line in load_default_content():
+                self.stdout.write(line)
             if options["demo"]:
-                logins = demo.load_demo()
                 if not logins:
                     self.stdout.write("demo city already present: nothing added")
                     return
+                demo.load_demo_content()
                 self.stdout.write(self.style.SUCCESS("demo city loaded. Demo logins (password for all: "
                                                      f"{demo.DEMO_PASSWORD}):"))
                 for login in logins:
@@ -42,8 +44,3 @@ class Command(BaseCommand):
 
                 result = checks_run()
                 self.stdout.write(f"policy checks run on the demo city: {result.created} findings")
-
-
-def _default_content_loaders() -> list[Any]:
-    """Other apps add their default content here as they arrive (policy documents, schemes …)."""
-    return []

@@ -1,0 +1,208 @@
+"""The information asset register: classification schemes, handling restrictions, assets."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from mamoru.assets.choices import AssetKind, AssetStatus, Axis, HandlingAspect, Tier
+from mamoru.assets.text import normalize
+from mamoru.core import roles
+from mamoru.core.models import AuditedModel, OrgUnit, Person
+
+# Reference data of a municipality: everyone in the city reads it, the CISO and 統括 change it.
+CITY_REFERENCE_ACTIONS = {"add": roles.ORG_ADMIN, "change": roles.ORG_ADMIN, "delete": roles.ORG_ADMIN,
+                          "approve": roles.ORG_ADMIN, "export": roles.ORG_ADMIN}
+
+
+class ClassificationScheme(AuditedModel):
+    """A classification scheme (e.g. "MIC 令和6年10月"); one is active per municipality."""
+
+    municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.PROTECT,
+                                     related_name="classification_schemes")
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(_("active"), default=False)
+
+    scope_path = "municipality"
+    municipality_wide_view = True
+    role_actions = CITY_REFERENCE_ACTIONS
+
+    class Meta:
+        ordering = ["municipality", "-is_active", "name"]
+        verbose_name = _("classification scheme")
+        verbose_name_plural = _("classification schemes")
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "code"], name="scheme_unique_code"),
+            models.UniqueConstraint(fields=["municipality"], condition=Q(is_active=True),
+                                    name="scheme_one_active_per_municipality"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("assets:scheme_detail", args=[self.pk])
+
+
+class ClassificationLevel(AuditedModel):
+    """One ordered level of one axis of a scheme (e.g. 機密性 3A). Higher ``rank`` = more demanding."""
+
+    scheme = models.ForeignKey(ClassificationScheme, verbose_name=_("classification scheme"),
+                               on_delete=models.CASCADE, related_name="levels")
+    axis = models.CharField(_("axis"), max_length=20, choices=Axis.choices)
+    code = models.CharField(_("code"), max_length=10)
+    label = models.CharField(_("label"), max_length=60)
+    definition = models.TextField(_("definition"), blank=True)
+    rank = models.PositiveSmallIntegerField(_("rank"), help_text=_("Higher is more demanding."))
+    # The old scheme's equivalent level "3" for 3A/3B/3C: checks written against "3" keep working.
+    base_code = models.CharField(_("base level"), max_length=10, blank=True)
+
+    scope_path = "scheme__municipality"
+    municipality_wide_view = True
+    role_actions = CITY_REFERENCE_ACTIONS
+
+    class Meta:
+        ordering = ["scheme", "axis", "-rank"]
+        verbose_name = _("classification level")
+        verbose_name_plural = _("classification levels")
+        constraints = [
+            models.UniqueConstraint(fields=["scheme", "axis", "code"], name="level_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def family(self) -> str:
+        """The level's base code: "3" for 3A/3B/3C, otherwise its own code."""
+        return self.base_code or self.code
+
+
+class HandlingRule(AuditedModel):
+    """A handling restriction (取扱制限) that applies to one level, under one heading."""
+
+    level = models.ForeignKey(ClassificationLevel, verbose_name=_("classification level"),
+                              on_delete=models.CASCADE, related_name="handling_rules")
+    aspect = models.CharField(_("heading"), max_length=20, choices=HandlingAspect.choices)
+    text = models.TextField(_("restriction"))
+
+    scope_path = "level__scheme__municipality"
+    municipality_wide_view = True
+    role_actions = CITY_REFERENCE_ACTIONS
+
+    class Meta:
+        ordering = ["level", "aspect"]
+        verbose_name = _("handling restriction")
+        verbose_name_plural = _("handling restrictions")
+        constraints = [models.UniqueConstraint(fields=["level", "aspect"], name="handling_unique_aspect")]
+
+    def __str__(self) -> str:
+        return f"{self.level} / {self.get_aspect_display()}"
+
+
+class InformationAsset(AuditedModel):
+    """An entry of the register (情報資産台帳)."""
+
+    municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.PROTECT,
+                                     related_name="+", editable=False)
+    number = models.CharField(_("register number"), max_length=20)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=AssetKind.choices, default=AssetKind.INFORMATION)
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("owning section"), on_delete=models.PROTECT,
+                                 related_name="assets")
+    manager = models.ForeignKey(Person, verbose_name=_("manager"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="managed_assets")
+    system_name = models.CharField(_("related information system"), max_length=200, blank=True)
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, default=Tier.LGWAN)
+    storage_location = models.CharField(_("storage location"), max_length=200, blank=True)
+    medium = models.CharField(_("medium"), max_length=100, blank=True)
+    has_personal_info = models.BooleanField(_("personal information"), default=False)
+    has_my_number = models.BooleanField(_("specific personal information (My Number)"), default=False)
+    confidentiality = models.ForeignKey(ClassificationLevel, verbose_name=_("confidentiality"), null=True,
+                                        blank=True, on_delete=models.PROTECT, related_name="+")
+    integrity = models.ForeignKey(ClassificationLevel, verbose_name=_("integrity"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    availability = models.ForeignKey(ClassificationLevel, verbose_name=_("availability"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    retention = models.CharField(_("retention period"), max_length=50, blank=True)
+    disposal_method = models.CharField(_("disposal method"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=AssetStatus.choices, default=AssetStatus.IN_USE,
+                              db_index=True)
+    disposed_on = models.DateField(_("disposed on"), null=True, blank=True)
+    disposal_record = models.TextField(_("disposal record"), blank=True)
+    last_inventory_on = models.DateField(_("last inventory"), null=True, blank=True)
+    tags = models.CharField(_("tags"), max_length=200, blank=True, help_text=_("Separated by commas."))
+    search_text = models.TextField(editable=False, default="")
+
+    audit_exclude = AuditedModel.audit_exclude | {"search_text"}
+    AXES: ClassVar[tuple[str, ...]] = ("confidentiality", "integrity", "availability")
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("information asset")
+        verbose_name_plural = _("information assets")
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "number"], name="asset_unique_number"),
+        ]
+        indexes = [
+            models.Index(fields=["org_unit", "number"], name="asset_unit_number"),
+            models.Index(fields=["municipality", "tier"], name="asset_city_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("assets:asset_detail", args=[self.pk])
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = self.build_search_text()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.org_unit_id:
+            root_id = int(self.org_unit.path.strip("/").split("/")[0])
+            if self.municipality_id and self.municipality_id != root_id:
+                errors["org_unit"] = _("The section belongs to another municipality.")
+            self.municipality_id = root_id
+        for axis in self.AXES:
+            level = getattr(self, axis)
+            if level is not None and level.axis != axis:
+                errors[axis] = _("This level belongs to another axis.")
+            elif level is not None and self.municipality_id and level.scheme.municipality_id != self.municipality_id:
+                errors[axis] = _("This level belongs to another municipality's scheme.")
+        if self.status == AssetStatus.DISPOSED and not self.disposed_on:
+            errors["disposed_on"] = _("Enter the date of disposal.")
+        if self.has_my_number and not self.has_personal_info:
+            self.has_personal_info = True  # My Number information is personal information too
+        if errors:
+            raise ValidationError(errors)
+
+    def build_search_text(self) -> str:
+        return normalize(" ".join((self.number, self.name, self.description, self.tags, self.system_name)))
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+    def effective_rules(self) -> list[HandlingRule]:
+        """The handling restrictions that apply: those of each of the asset's levels and of every lower
+        level of the same axis (a 機密性3 asset is handled at least as carefully as 機密性2)."""
+        rules: list[HandlingRule] = []
+        for axis in self.AXES:
+            level = getattr(self, axis)
+            if level is None:
+                continue
+            rules.extend(HandlingRule.objects.filter(
+                level__scheme_id=level.scheme_id, level__axis=axis, level__rank__lte=level.rank)
+                .select_related("level").order_by("aspect", "-level__rank"))
+        return rules
