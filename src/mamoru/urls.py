@@ -7,6 +7,7 @@ from django.views.i18n import JavaScriptCatalog
 urlpatterns = [
     path("", include("mamoru.core.urls")),
     path("compliance/", include("mamoru.compliance.urls")),
+    path("assets/", include("mamoru.assets.urls")),
     path("api/", include("mamoru.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -1,0 +1,66 @@
+"""The one filterset of the asset register: list page, exports and the API use it alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters as df
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
+from mamoru.assets.choices import AssetKind, AssetStatus, Tier
+from mamoru.assets.models import ClassificationLevel, InformationAsset
+from mamoru.assets.text import normalize
+from mamoru.core.models import OrgUnit
+
+SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
+
+
+class InformationAssetFilterSet(df.FilterSet):
+    q = df.CharFilter(label=_("Search"), method="search",
+                      help_text=_("Register number, name or description; full/half width and kana are ignored."))
+    org_unit = df.ModelChoiceFilter(label=_("section (with sub-units)"), queryset=OrgUnit.objects.all(),
+                                    method="in_unit")
+    kind = df.ChoiceFilter(label=_("kind"), choices=AssetKind.choices)
+    tier = df.ChoiceFilter(label=_("tier"), choices=Tier.choices)
+    status = df.ChoiceFilter(label=_("status"), choices=AssetStatus.choices)
+    confidentiality = df.ModelChoiceFilter(label=_("confidentiality"), queryset=ClassificationLevel.objects.filter(
+        axis="confidentiality", scheme__is_active=True))
+    integrity = df.ModelChoiceFilter(label=_("integrity"), queryset=ClassificationLevel.objects.filter(
+        axis="integrity", scheme__is_active=True))
+    availability = df.ModelChoiceFilter(label=_("availability"), queryset=ClassificationLevel.objects.filter(
+        axis="availability", scheme__is_active=True))
+    has_personal_info = df.BooleanFilter(label=_("personal information"))
+    has_my_number = df.BooleanFilter(label=_("specific personal information (My Number)"))
+    overdue = df.BooleanFilter(label=_("inventory overdue"), method="inventory_overdue")
+    manager = df.NumberFilter(label=_("manager"), field_name="manager_id")
+    sort = df.OrderingFilter(label=_("sort"), fields=[(f, f.replace("__", "_")) for f in SORTS])
+
+    class Meta:
+        model = InformationAsset
+        fields = ["q", "org_unit", "kind", "tier", "status", "confidentiality", "integrity", "availability",
+                  "has_personal_info", "has_my_number", "overdue", "manager"]
+
+    def __init__(self, *args, user=None, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        if user is not None:  # choices limited to what the user can see
+            self.filters["org_unit"].queryset = OrgUnit.objects.restrict(user, "view")
+            for axis in InformationAsset.AXES:
+                self.filters[axis].queryset = ClassificationLevel.objects.restrict(user, "view").filter(
+                    axis=axis, scheme__is_active=True)
+
+    def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        for word in normalize(value).split():
+            qs = qs.filter(search_text__contains=word)
+        return qs
+
+    def in_unit(self, qs: QuerySet, name: str, value: OrgUnit | None) -> QuerySet:
+        return qs.filter(org_unit__path__startswith=value.path) if value else qs
+
+    def inventory_overdue(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return qs
+        limit = dt.date.today() - dt.timedelta(days=INVENTORY_INTERVAL_DAYS)
+        overdue = Q(last_inventory_on__isnull=True) | Q(last_inventory_on__lt=limit)
+        return qs.filter(overdue) if value else qs.exclude(overdue)
