@@ -7,6 +7,7 @@ from django.views.i18n import JavaScriptCatalog
 urlpatterns = [
     path("", include("mamoru.core.urls")),
     path("compliance/", include("mamoru.compliance.urls")),
+    path("assets/inventory/", include("mamoru.assets.urls_inventory")),
     path("assets/", include("mamoru.assets.urls")),
     path("api/", include("mamoru.api_urls")),
     path("admin/", admin.site.urls),

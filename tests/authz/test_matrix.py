@@ -51,6 +51,14 @@ def matrix_world(world: Any) -> Any:
     from mamoru.core.services_tokens import token_create
 
     world.ciso_token, _ = token_create(user=world.user("ciso"), name="matrix")
+    import datetime as dt
+
+    from mamoru.assets import inventory, services
+
+    services.scheme_presets_load(world.units["city"])
+    services.asset_create(org_unit=world.units["sec_a"], name="matrix asset")
+    world.campaign = inventory.campaign_start(municipality=world.units["city"], due_on=dt.date(2030, 1, 31),
+                                              fiscal_year=2029)
     now = timezone.now()
     world.finding_sec_a = Finding.objects.create(
         code="TEST-001", clause="6(1)", severity="high", org_unit=world.units["sec_a"],

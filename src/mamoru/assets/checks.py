@@ -71,3 +71,19 @@ def inventory_overdue(ctx: Any) -> Iterable[FindingData]:
         when = asset.last_inventory_on.isoformat() if asset.last_inventory_on else _("never")
         yield _finding(asset, _("%(asset)s was last inventoried %(when)s (due every %(days)s days).")
                        % {"asset": asset, "when": when, "days": INVENTORY_INTERVAL_DAYS})
+
+
+@policy_check(code="ASSET-005", clause="6(2)", severity=Severity.MEDIUM,
+              title=gettext_lazy("Section late with its yearly inventory"))
+def inventory_campaign_overdue(ctx: Any) -> Iterable[FindingData]:
+    from mamoru.assets.models import InventoryConfirmation
+
+    qs = (InventoryConfirmation.objects.filter(confirmed_at__isnull=True, campaign__closed_at__isnull=True,
+                                               campaign__due_on__lt=ctx.today)
+          .select_related("org_unit", "campaign"))
+    if getattr(ctx, "municipality", None) is not None:
+        qs = qs.filter(campaign__municipality=ctx.municipality)
+    for c in qs:
+        yield FindingData(org_unit=c.org_unit, obj=c, message=_(
+            "%(section)s has not confirmed the %(campaign)s (due %(due)s).")
+            % {"section": c.org_unit, "campaign": c.campaign, "due": c.campaign.due_on.isoformat()})

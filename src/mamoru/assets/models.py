@@ -206,3 +206,52 @@ class InformationAsset(AuditedModel):
                 level__scheme_id=level.scheme_id, level__axis=axis, level__rank__lte=level.rank)
                 .select_related("level").order_by("aspect", "-level__rank"))
         return rules
+
+
+class InventoryCampaign(AuditedModel):
+    """The yearly inventory (棚卸し) of a municipality's register for one fiscal year (April–March)."""
+
+    municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.PROTECT,
+                                     related_name="inventory_campaigns")
+    fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    due_on = models.DateField(_("due date"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    scope_path = "municipality"
+    municipality_wide_view = True
+    role_actions = CITY_REFERENCE_ACTIONS
+
+    class Meta:
+        ordering = ["municipality", "-fiscal_year"]
+        verbose_name = _("inventory campaign")
+        verbose_name_plural = _("inventory campaigns")
+        constraints = [models.UniqueConstraint(fields=["municipality", "fiscal_year"], name="inventory_one_per_year")]
+
+    def __str__(self) -> str:
+        return _("Inventory FY%(year)s") % {"year": self.fiscal_year}
+
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:campaign_detail", args=[self.pk])
+
+
+class InventoryConfirmation(AuditedModel):
+    """One section's confirmation of its part of the register in a campaign."""
+
+    campaign = models.ForeignKey(InventoryCampaign, verbose_name=_("inventory campaign"), on_delete=models.CASCADE,
+                                 related_name="confirmations")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name=_("section"), on_delete=models.PROTECT,
+                                 related_name="inventory_confirmations")
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(Person, verbose_name=_("confirmed by"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    asset_count = models.PositiveIntegerField(_("assets confirmed"), default=0)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["campaign", "org_unit__path"]
+        verbose_name = _("inventory confirmation")
+        verbose_name_plural = _("inventory confirmations")
+        constraints = [models.UniqueConstraint(fields=["campaign", "org_unit"], name="inventory_one_per_section")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} — {self.org_unit}"

@@ -23,6 +23,7 @@ NAV: list[NavItem] = [
     NavItem(_("People"), "core:person_list", "core.Person", "/people/"),
     NavItem(_("Role assignments"), "core:assignment_list", "core.RoleAssignment", "/roles/"),
     NavItem(_("Information assets"), "assets:asset_list", "assets.InformationAsset", "/assets/"),
+    NavItem(_("Yearly inventory"), "inventory:campaign_list", "assets.InformationAsset", "/assets/inventory/"),
     NavItem(_("Findings"), "compliance:finding_list", "compliance.Finding", "/compliance/"),
     NavItem(_("Audit trail"), "core:audit_list", "core.AuditEntry", "/audit/"),
     NavItem(_("API tokens"), "core:token_list", None, "/account/tokens/"),
@@ -43,6 +44,10 @@ def menu_for(request: Any) -> list[dict[str, Any]]:
             model = apps.get_model(item.model)
             if not model._default_manager.restrict(request.user, "view").exists():
                 continue
-        active = request.path == url or bool(item.active_prefix and request.path.startswith(item.active_prefix))
-        items.append({"label": item.label, "url": url, "active": active})
+        items.append({"label": item.label, "url": url, "prefix": item.active_prefix or url, "active": False})
+    # The item whose prefix is the longest match is the current one (/assets/inventory/ over /assets/).
+    matches = [i for i in items
+               if request.path == i["url"] or (i["prefix"] != "/" and request.path.startswith(i["prefix"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["prefix"]))["active"] = True
     return items
