@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
+from mamoru.assets.api import register as register_assets
 from mamoru.compliance.api import register as register_compliance
 from mamoru.core.api import register as register_core
 from mamoru.core.middleware import has_mfa_device, safe_next, session_mfa_satisfied, with_next
@@ -24,6 +25,7 @@ class Router(DefaultRouter):
 router = Router()
 register_core(router)
 register_compliance(router)
+register_assets(router)
 
 def mfa_session_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Like the page middleware (which leaves /api/ alone): a session must have passed MFA first."""

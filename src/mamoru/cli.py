@@ -17,6 +17,7 @@ COMMANDS = {
     "token": "token",
     "check": "policycheck",
     "audit": "audit",
+    "assets": "assets",
 }
 
 

@@ -129,8 +129,131 @@ ROUTES.update({
     "finding-detail": Route(SEC_A - {"staff_a", "contractor"}, kwargs=finding_on_sec_a, anonymous=401),
 })
 
+
+def campaign(w: Any) -> dict[str, Any]:
+    return {"pk": w.campaign.pk}
+
+
+def confirmation_sec_a(w: Any) -> dict[str, Any]:
+    return {"pk": w.campaign.confirmations.get(org_unit=w.units["sec_a"]).pk}
+
+
+# Yearly inventory: the city reads its campaigns; CISO/統括 start one; approvers of a section confirm it.
+ROUTES.update({
+    "inventory:campaign_list": Route(ALL),
+    "inventory:campaign_start": Route(ORG_ADMIN, ok=302, method="post", data=lambda w: {"due_on": "2030-01-31"}),
+    "inventory:campaign_detail": Route(ALL - {"other_ciso"}, kwargs=campaign),
+    "inventory:section_confirm": Route(frozenset({"ciso", "chief", "dept_head_a", "manager_a"}), ok=302,
+                                       method="post", kwargs=confirmation_sec_a),
+})
+
+
+
+def api_asset_on_sec_a(w: Any) -> dict[str, Any]:
+    from mamoru.assets.models import InformationAsset
+    from mamoru.assets.services import asset_create
+
+    asset = InformationAsset.objects.filter(org_unit=w.units["sec_a"], name="matrix").first()
+    if asset is None:
+        asset = asset_create(org_unit=w.units["sec_a"], name="matrix")
+    return {"pk": asset.pk}
+
+
+def _city_presets(w: Any) -> None:
+    from mamoru.assets.services import scheme_presets_load
+
+    scheme_presets_load(w.units["city"])
+
+
+def api_active_scheme(w: Any) -> dict[str, Any]:
+    from mamoru.assets.models import ClassificationScheme
+
+    _city_presets(w)
+    return {"pk": ClassificationScheme.objects.get(municipality=w.units["city"], is_active=True).pk}
+
+
+def api_level_of_city(w: Any) -> dict[str, Any]:
+    from mamoru.assets.models import ClassificationLevel
+
+    _city_presets(w)
+    return {"pk": ClassificationLevel.objects.filter(scheme__municipality=w.units["city"]).first().pk}
+
+
+# The asset register API: assets like the pages (scope of the owning section); the export needs the
+# export right (staff and contractors: 403); schemes and levels are read by everyone in the city.
+ROUTES.update({
+    "asset-list": Route(ALL, anonymous=401),
+    "asset-detail": Route(SEC_A, kwargs=api_asset_on_sec_a, anonymous=401),
+    "asset-export": Route(ALL - {"staff_a", "staff_b", "contractor"}, denied=403, anonymous=401,
+                          query="?format=csv"),
+    "classificationscheme-list": Route(ALL, anonymous=401),
+    "classificationscheme-detail": Route(ALL - {"other_ciso"}, kwargs=api_active_scheme, anonymous=401),
+    "classificationlevel-list": Route(ALL, anonymous=401),
+    "classificationlevel-detail": Route(ALL - {"other_ciso"}, kwargs=api_level_of_city, anonymous=401),
+})
+
 # Routes whose names are matched by prefix (Django admin: staff accounts only — no persona is staff,
 # so each is sent to the admin sign-in page).
 PREFIX_RULES: dict[str, str] = {
     "admin:": "Django admin: superusers only; every persona is redirected to the admin sign-in page",
 }
+
+
+# --- the asset register (issue 3). Data is made on first use: presets for テスト市 and one asset of 課A.
+def _asset_world(w: Any) -> Any:
+    if getattr(w, "asset_sec_a", None) is None:
+        from mamoru.assets import services as asset_services
+        from mamoru.assets.models import ClassificationLevel
+        from mamoru.core.context import acting_as
+
+        with acting_as(label="matrix"):
+            asset_services.scheme_presets_load(w.units["city"])
+            conf = ClassificationLevel.objects.get(scheme__municipality=w.units["city"], scheme__is_active=True,
+                                                   axis="confidentiality", code="2")
+            w.asset_sec_a = asset_services.asset_create(org_unit=w.units["sec_a"], name="matrix asset",
+                                                        confidentiality=conf)
+    return w
+
+
+def asset_sec_a(w: Any) -> dict[str, Any]:
+    return {"pk": _asset_world(w).asset_sec_a.pk}
+
+
+def active_scheme_of_city(w: Any) -> dict[str, Any]:
+    return {"pk": _asset_world(w).asset_sec_a.confidentiality.scheme_id}
+
+
+def level_of_city(w: Any) -> dict[str, Any]:
+    return {"pk": _asset_world(w).asset_sec_a.confidentiality_id}
+
+
+def no_kwargs_with_assets(w: Any) -> dict[str, Any]:
+    _asset_world(w)
+    return {}
+
+
+ASSET_CHANGE = frozenset({"ciso", "chief", "dept_head_a", "manager_a", "sysadmin_a"})
+ASSET_ADD_ANYWHERE = ASSET_CHANGE | {"other_ciso"}  # other_ciso adds and exports in their own city
+ASSET_EXPORT_ANYWHERE = ASSET_ADD_ANYWHERE | {"auditor"}
+CITY_MEMBERS = ALL - {"other_ciso"}
+
+ROUTES.update({
+    "assets:asset_list": Route(ALL, kwargs=no_kwargs_with_assets),  # filtered by scope
+    "assets:asset_detail": Route(SEC_A, kwargs=asset_sec_a),
+    "assets:asset_label": Route(SEC_A, kwargs=asset_sec_a),
+    "assets:asset_create": Route(ASSET_ADD_ANYWHERE),
+    "assets:asset_edit": Route(ASSET_CHANGE, kwargs=asset_sec_a),
+    "assets:asset_dispose": Route(ASSET_CHANGE, ok=302, method="post", kwargs=asset_sec_a,
+                                  data=lambda w: {"on": "2026-04-01", "method": "shredded", "record": "matrix"}),
+    # Export needs a role with "export" somewhere; the rows are restricted to the user's scope.
+    "assets:asset_export": Route(ASSET_EXPORT_ANYWHERE, kwargs=no_kwargs_with_assets, query="?format=csv"),
+    # Bulk edit needs "change" somewhere (else 404); a selection outside the user's scope is refused as a whole
+    # with a message and a redirect (other_ciso: 302, nothing changed — tests/assets/test_pages.py checks that).
+    "assets:asset_bulk_edit": Route(ASSET_ADD_ANYWHERE, ok=302, method="post", kwargs=no_kwargs_with_assets,
+                                    data=lambda w: {"ids": [w.asset_sec_a.pk], "tier": "lgwan"}),
+    "assets:scheme_list": Route(ALL),
+    "assets:scheme_detail": Route(CITY_MEMBERS, kwargs=active_scheme_of_city),
+    "assets:handling_edit": Route(frozenset({"ciso", "chief"}), kwargs=level_of_city),
+    # other_ciso's city has no schemes in the matrix world: nothing to switch, 404 like every non-admin.
+    "assets:scheme_switch": Route(frozenset({"ciso", "chief"}), kwargs=no_kwargs_with_assets),
+})

@@ -196,15 +196,19 @@ class InformationAsset(AuditedModel):
 
     def effective_rules(self) -> list[HandlingRule]:
         """The handling restrictions that apply: those of each of the asset's levels and of every lower
-        level of the same axis (a 機密性3 asset is handled at least as carefully as 機密性2)."""
+        level of the same axis (a 機密性3 asset is handled at least as carefully as 機密性2), each text once."""
         rules: list[HandlingRule] = []
+        seen: set[tuple[str, str]] = set()
         for axis in self.AXES:
             level = getattr(self, axis)
             if level is None:
                 continue
-            rules.extend(HandlingRule.objects.filter(
-                level__scheme_id=level.scheme_id, level__axis=axis, level__rank__lte=level.rank)
-                .select_related("level").order_by("aspect", "-level__rank"))
+            for rule in (HandlingRule.objects.filter(level__scheme_id=level.scheme_id, level__axis=axis,
+                                                     level__rank__lte=level.rank)
+                         .select_related("level").order_by("aspect", "-level__rank")):
+                if (rule.aspect, rule.text) not in seen:
+                    seen.add((rule.aspect, rule.text))
+                    rules.append(rule)
         return rules
 
 

@@ -53,8 +53,9 @@ PRESETS: dict[str, tuple[str, str, tuple[LevelSpec, ...]]] = {
     )),
 }
 
-# Default handling restrictions: (axis, minimum base level) → {aspect: text}. A level gets the rules of
-# every entry whose minimum it reaches, so 機密性3 inherits 機密性2's rules and adds its own.
+# Default handling restrictions: (axis, base level) → {aspect: text}, stored on the levels of that base
+# (3A/3B/3C all get the "3" rules). An asset's effective restrictions add those of every lower level of
+# the axis (InformationAsset.effective_rules), so 機密性3 is handled at least as carefully as 機密性2.
 HANDLING_DEFAULTS: list[tuple[str, str, dict[str, str]]] = [
     (CONF, "2", {
         HandlingAspect.COPYING: "必要以上の複製及び配付を禁止する。",

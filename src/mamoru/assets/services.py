@@ -39,7 +39,7 @@ def scheme_presets_load(municipality: OrgUnit) -> str:
                     scheme=scheme, axis=spec.axis, code=spec.code, label=spec.label, definition=spec.definition,
                     rank=spec.rank, base_code=spec.base_code)
                 for axis, minimum, rules in HANDLING_DEFAULTS:
-                    if axis == spec.axis and _reaches(level, minimum):
+                    if axis == spec.axis and level.family == minimum:
                         for aspect, text in rules.items():
                             HandlingRule.objects.update_or_create(level=level, aspect=aspect, defaults={"text": text})
             added.append(name)
@@ -49,11 +49,6 @@ def scheme_presets_load(municipality: OrgUnit) -> str:
                 first.is_active = True
                 first.save()
     return ", ".join(added)
-
-
-def _reaches(level: ClassificationLevel, minimum: str) -> bool:
-    """Whether a level is at least the preset minimum, comparing base codes ("3A" counts as "3")."""
-    return int(level.family) >= int(minimum)
 
 
 def active_scheme(municipality_id: int) -> ClassificationScheme | None:

@@ -1,0 +1,170 @@
+"""Asset register list page with 100,000 assets over 60 sections (issue 3, Speed: p50 ≤ 50 ms).
+
+Measures the server time of the register page (in-process Django test client, signed in with an
+MFA-verified session) for the first page and a filtered + searched page, as the CISO and as a section
+manager: p50 and p95 over N requests and the query count per request. Baseline in the same run: the same
+restricted, filtered queryset's first page fetched straight from the ORM (no template, no COUNT).
+Prints figures and ratios; asserts nothing.
+
+    .venv/bin/python bench/bench_assets_list.py                  (SQLite in a temporary directory)
+    MAMORU_BENCH_DATABASE_URL=postgres://USER@/DB?host=/SOCKET/DIR .venv/bin/python bench/bench_assets_list.py
+
+With MAMORU_BENCH_DATABASE_URL the benchmark migrates and fills THAT database: give it an empty, throwaway
+one (e.g. a cluster started as scripts/test.sh does). Options: MAMORU_BENCH_ASSETS (default 100000),
+MAMORU_BENCH_REQUESTS (default 30).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+DATA = tempfile.mkdtemp(prefix="mamoru-bench-")
+os.environ["MAMORU_DATA_DIR"] = DATA
+os.environ["MAMORU_DATABASE_URL"] = os.environ.get("MAMORU_BENCH_DATABASE_URL") or f"sqlite:///{DATA}/bench.sqlite3"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamoru.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+ASSETS = int(os.environ.get("MAMORU_BENCH_ASSETS", "100000"))
+REQUESTS = int(os.environ.get("MAMORU_BENCH_REQUESTS", "30"))
+DEPARTMENTS, SECTIONS_PER_DEPARTMENT = 6, 10
+FILTERED = "?tier=lgwan&q=台帳"
+
+
+def build_city() -> tuple[object, object, object]:
+    """A municipality with 6 departments × 10 sections, 3 people per section; a CISO and a section manager."""
+    from django.contrib.auth import get_user_model
+
+    from mamoru.assets.services import scheme_presets_load
+    from mamoru.core import services
+    from mamoru.core.choices import UnitKind
+
+    services.roles_sync()
+    user_model = get_user_model()
+    city = services.municipality_create(name="ベンチ市", code="bench-city")
+    first_section = None
+    for d in range(DEPARTMENTS):
+        dept = services.orgunit_create(name=f"第{d + 1}部", code=f"dept-{d}", kind=UnitKind.DEPARTMENT, parent=city)
+        for s in range(SECTIONS_PER_DEPARTMENT):
+            sec = services.orgunit_create(name=f"第{d + 1}部 第{s + 1}課", code=f"sec-{d}-{s}",
+                                          kind=UnitKind.SECTION, parent=dept)
+            first_section = first_section or sec
+            for p in range(3):
+                services.person_create(full_name=f"職員 {d}-{s}-{p}", org_unit=sec)
+    ciso = services.person_create(full_name="CISO", org_unit=first_section,
+                                  user=user_model.objects.create_user("bench-ciso"))
+    services.role_assign(person=ciso, role="ciso", org_unit=city)
+    manager = services.person_create(full_name="課長", org_unit=first_section,
+                                     user=user_model.objects.create_user("bench-manager"))
+    services.role_assign(person=manager, role="section_manager", org_unit=first_section)
+    scheme_presets_load(city)
+    return city, ciso.user, manager.user
+
+
+def verified_client(user: object) -> Client:
+    """Like tests/conftest.signed_in_client: a session that has passed MFA with a confirmed TOTP device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def timed(fn, n: int) -> tuple[float, float, int]:
+    """p50 and p95 in ms over ``n`` calls, and the query count of one call."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    fn()  # warm-up (templates, grants)
+    # Count the queries of one call; the request handler would otherwise close the connection (and its
+    # query log) at the start and end of the request.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    connection.queries_log.clear()  # a full log (9,000 entries) would make the capture read 0
+    try:
+        with CaptureQueriesContext(connection) as ctx:
+            fn()
+        queries = len(ctx)  # now: the log is cleared when the connection is re-opened by a later request
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], queries
+
+
+def main() -> None:
+    with open(os.devnull, "w") as sink:
+        call_command("migrate", verbosity=0, stdout=sink)
+    from mamoru.assets.filtersets import InformationAssetFilterSet
+    from mamoru.assets.generate import generate_assets
+    from mamoru.assets.models import InformationAsset
+
+    city, ciso, manager = build_city()
+    t0 = time.perf_counter()
+    generate_assets(municipality=city, count=ASSETS, seed=1)
+    print(f"database: {connection.vendor}; generated {ASSETS:,} assets over "
+          f"{DEPARTMENTS * SECTIONS_PER_DEPARTMENT} sections in {time.perf_counter() - t0:.1f} s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+
+    from django.http import QueryDict
+
+    for who, user in (("CISO", ciso), ("section manager", manager)):
+        client = verified_client(user)
+        for label, query in (("first page", ""), (f"filtered+searched {FILTERED}", FILTERED)):
+            status = client.get(f"/assets/{query}").status_code
+
+            def page(query: str = query, client: Client = client) -> None:
+                client.get(f"/assets/{query}")
+
+            def orm(query: str = query, user: object = user) -> None:
+                qs = InformationAsset.objects.restrict(user, "view").select_related(
+                    "org_unit", "manager", "confidentiality", "integrity", "availability")
+                fs = InformationAssetFilterSet(QueryDict(query.lstrip("?")), queryset=qs, user=user)
+                list(fs.qs[:50])
+                user.__dict__.pop("_mamoru_grants", None)
+                user.__dict__.pop("_mamoru_home", None)
+
+            def count(query: str = query, user: object = user) -> None:
+                qs = InformationAsset.objects.restrict(user, "view")
+                InformationAssetFilterSet(QueryDict(query.lstrip("?")), queryset=qs, user=user).qs.count()
+
+            p50, p95, queries = timed(page, REQUESTS)
+            b50, b95, bq = timed(orm, REQUESTS)
+            c50, _c95, _cq = timed(count, max(5, REQUESTS // 3))
+            print(f"{who:16s} {label:34s} page (HTTP {status}): p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                  f"{queries:2d} queries | ORM first 50 rows: p50 {b50:6.1f} ms p95 {b95:6.1f} ms ({bq} queries) "
+                  f"| COUNT(*) alone p50 {c50:6.1f} ms | ratio page/ORM {p50 / b50:5.1f}x")
+    print(f"target (issue 3): page p50 <= 50 ms; {REQUESTS} requests each")
+
+
+if __name__ == "__main__":
+    main()

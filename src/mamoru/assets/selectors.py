@@ -1,0 +1,97 @@
+"""Read-side queries of the asset register. Every one starts from a restricted queryset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+
+from mamoru.assets.choices import Axis, HandlingAspect
+from mamoru.assets.models import ClassificationLevel, ClassificationScheme, HandlingRule, InformationAsset
+
+LIST_RELATED = ("org_unit", "manager", "confidentiality", "integrity", "availability")
+
+
+def asset_list(user: Any, action: str = "view") -> QuerySet[InformationAsset]:
+    return InformationAsset.objects.restrict(user, action).select_related(*LIST_RELATED)
+
+
+@dataclass
+class RuleGroup:
+    aspect: str
+    heading: str
+    rules: list[HandlingRule] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        """The distinct restriction texts under this heading, most demanding level first."""
+        seen: list[str] = []
+        for rule in self.rules:
+            if rule.text not in seen:
+                seen.append(rule.text)
+        return seen
+
+
+def asset_rules_grouped(asset: InformationAsset) -> list[RuleGroup]:
+    """The asset's effective handling restrictions grouped by heading, in the order of HandlingAspect."""
+    groups = {value: RuleGroup(aspect=value, heading=str(label)) for value, label in HandlingAspect.choices}
+    for rule in asset.effective_rules():
+        groups[rule.aspect].rules.append(rule)
+    return [g for g in groups.values() if g.rules]
+
+
+def scheme_list(user: Any) -> QuerySet[ClassificationScheme]:
+    return ClassificationScheme.objects.restrict(user, "view").select_related("municipality")
+
+
+@dataclass
+class LevelRow:
+    level: ClassificationLevel
+    cells: list[HandlingRule | None]
+
+
+@dataclass
+class AxisTable:
+    axis: str
+    label: str
+    rows: list[LevelRow]
+
+
+def scheme_tables(scheme: ClassificationScheme) -> list[AxisTable]:
+    """Per axis: its levels (most demanding first), each with one cell per HandlingAspect heading."""
+    levels = list(scheme.levels.order_by("axis", "-rank"))
+    rules = {(r.level_id, r.aspect): r for r in HandlingRule.objects.filter(level__scheme=scheme)}
+    tables = []
+    for axis, label in Axis.choices:
+        rows = [LevelRow(level=lv, cells=[rules.get((lv.pk, a)) for a in HandlingAspect.values])
+                for lv in levels if lv.axis == axis]
+        tables.append(AxisTable(axis=axis, label=str(label), rows=rows))
+    return tables
+
+
+def switch_schemes(user: Any) -> QuerySet[ClassificationScheme]:
+    """Schemes the user may switch between (CISO/統括 of the municipality)."""
+    return ClassificationScheme.objects.restrict(user, "change").order_by("municipality_id", "name")
+
+
+def used_levels(scheme: ClassificationScheme) -> list[ClassificationLevel]:
+    """Levels of ``scheme`` that at least one asset of its municipality uses, by axis and rank."""
+    used: set[int] = set()
+    assets = InformationAsset.objects.filter(municipality_id=scheme.municipality_id)
+    for axis in InformationAsset.AXES:
+        used.update(assets.filter(**{f"{axis}__scheme": scheme}).values_list(f"{axis}_id", flat=True).distinct())
+    order = {a: i for i, a in enumerate(Axis.values)}
+    return sorted(scheme.levels.filter(pk__in=used), key=lambda lv: (order[lv.axis], -lv.rank))
+
+
+def default_target(level: ClassificationLevel, candidates: list[ClassificationLevel]) -> ClassificationLevel | None:
+    """The preselected target of a level: the same code, else the same base code (most demanding first)."""
+    same_axis = [c for c in candidates if c.axis == level.axis]
+    for c in same_axis:
+        if c.code == level.code:
+            return c
+    for c in sorted(same_axis, key=lambda c: -c.rank):
+        if c.family == level.family:
+            return c
+    return None
