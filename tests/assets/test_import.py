@@ -59,8 +59,8 @@ def test_dry_run_lists_every_problem_and_writes_nothing(city: Any) -> None:
     got = [(p.row, p.column, p.value) for p in result.problems]
     assert got == [(3, "最終棚卸日", "令和6年13月1日"), (4, "所管課", "存在しない課"), (5, "機密性", "3A")]
     reasons = [p.reason for p in result.problems]
-    assert "does not exist" in reasons[0]
-    assert "No section" in reasons[1]
+    assert "存在しない日付" in reasons[0]
+    assert "課室はありません" in reasons[1]
     assert "MIC 令和5年以前" in reasons[2] and "3, 2, 1" in reasons[2]
     assert [(w.row, w.column) for w in result.warnings] == [(1, "備考")]  # unknown header, reported once
     assert not result.committed
@@ -158,7 +158,7 @@ def test_section_manager_cannot_import_into_another_section(city: Any) -> None:
     result = asset_import(data=xlsx([["", "他課の資料", "情報", "課B"] + [""] * 9]), filename="b.xlsx",
                           user=city.user("manager_a"), dry_run=True)
     assert [(p.row, p.column) for p in result.problems] == [(2, "所管課")]
-    assert "may not add" in result.problems[0].reason
+    assert "追加する権限がありません" in result.problems[0].reason
 
 
 def test_staff_cannot_import_nor_change_other_sections_assets(city: Any) -> None:
@@ -176,7 +176,7 @@ def test_staff_cannot_import_nor_change_other_sections_assets(city: Any) -> None
 def test_other_municipality_sections_are_unknown(city: Any) -> None:
     result = asset_import(data=xlsx([["", "x", "情報", "他市 課"] + [""] * 9]), filename="o.xlsx",
                           user=city.user("ciso"), dry_run=True)
-    assert "No section" in result.problems[0].reason
+    assert "課室はありません" in result.problems[0].reason
 
 
 def test_duplicate_numbers_in_file(city: Any) -> None:
@@ -188,7 +188,7 @@ def test_duplicate_numbers_in_file(city: Any) -> None:
 def test_oversized_file_is_refused(city: Any, settings: Any) -> None:
     settings.MAMORU_IMPORT_MAX_BYTES = 1000
     result = asset_import(data=b"x" * 1001, filename="big.csv", user=city.user("manager_a"), dry_run=True)
-    assert result.error_kind == "too_large" and "too large" in result.error
+    assert result.error_kind == "too_large" and "大きすぎます" in result.error
 
 
 def test_command_refuses_oversized_file_with_exit_2(city: Any, settings: Any, tmp_path: Any) -> None:
@@ -196,14 +196,14 @@ def test_command_refuses_oversized_file_with_exit_2(city: Any, settings: Any, tm
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * 5000)
     code, _out, err = run("import", str(big), "--user", "manager_a")
-    assert code == 2 and "too large" in err
+    assert code == 2 and "大きすぎます" in err
 
 
 def test_too_many_rows_are_refused(city: Any, settings: Any) -> None:
     settings.MAMORU_IMPORT_MAX_ROWS = 3
     data = ("名称,所管課\n" + "a,課A\n" * 4).encode()
     result = asset_import(data=data, filename="many.csv", user=city.user("manager_a"), dry_run=True)
-    assert result.error_kind == "too_large" and "more than 3 rows" in result.error
+    assert result.error_kind == "too_large" and "3行を超えています" in result.error
 
 
 def test_template_reimports_after_section_is_filled(city: Any) -> None:
@@ -237,22 +237,22 @@ def test_command_import_exit_codes(city: Any, tmp_path: Any) -> None:
     messy.write_bytes(xlsx(MESSY))
     code, out, err = run("import", str(messy), "--dry-run", "--user", "manager_a")
     assert code == 1
-    assert "Row 3, column 最終棚卸日, value '令和6年13月1日'" in out
-    assert "nothing was written" in err
+    assert "3行目、列「最終棚卸日」、値「令和6年13月1日」" in out
+    assert "何も登録していません" in err
 
     good = tmp_path / "good.csv"
     good.write_bytes("名称,所管課\n台帳,課A\n".encode("cp932"))
     assert run("import", str(good), "--dry-run", "--user", "manager_a")[0] == 0
     assert InformationAsset.objects.count() == 0
     code, out, _err = run("import", str(good), "--user", "manager_a")
-    assert code == 0 and "1 new" in out and InformationAsset.objects.count() == 1
+    assert code == 0 and "新規1件" in out and InformationAsset.objects.count() == 1
 
 
 def test_command_unreadable_file_and_unknown_user_exit_2(city: Any, tmp_path: Any) -> None:
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(128, 256)) * 4)
     code, _out, err = run("import", str(junk), "--user", "manager_a")
-    assert code == 2 and "unreadable" in err
+    assert code == 2 and "読み取れません" in err
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a zip")
     assert run("import", str(broken), "--user", "manager_a")[0] == 2
