@@ -18,29 +18,13 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-DATA = tempfile.mkdtemp(prefix="mamoru-bench-")
-os.environ["MAMORU_DATA_DIR"] = DATA
-os.environ["MAMORU_DATABASE_URL"] = os.environ.get("MAMORU_BENCH_DATABASE_URL") or f"sqlite:///{DATA}/bench.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamoru.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+import _django  # noqa: F401  (data directory, database, django.setup())
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 ASSETS = int(os.environ.get("MAMORU_BENCH_ASSETS", "100000"))
 REQUESTS = int(os.environ.get("MAMORU_BENCH_REQUESTS", "30"))

@@ -7,25 +7,10 @@ measured in the same run. Prints figures and ratios; asserts nothing.
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-DATA = tempfile.mkdtemp(prefix="mamoru-bench-")
-os.environ["MAMORU_DATA_DIR"] = DATA
-os.environ["MAMORU_DATABASE_URL"] = f"sqlite:///{DATA}/bench.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mamoru.settings")
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+import _django  # noqa: F401  (data directory, database, django.setup())
+from django.core.management import call_command
 
 
 def best_of(fn, repeat: int = 5) -> float:
