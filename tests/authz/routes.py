@@ -242,6 +242,8 @@ ROUTES.update({
     "assets:asset_detail": Route(SEC_A, kwargs=asset_sec_a),
     "assets:asset_label": Route(SEC_A, kwargs=asset_sec_a),
     "assets:asset_create": Route(ASSET_ADD_ANYWHERE),
+    "assets:asset_import": Route(ASSET_ADD_ANYWHERE),
+    "assets:asset_import_template": Route(ASSET_ADD_ANYWHERE),
     "assets:asset_edit": Route(ASSET_CHANGE, kwargs=asset_sec_a),
     "assets:asset_dispose": Route(ASSET_CHANGE, ok=302, method="post", kwargs=asset_sec_a,
                                   data=lambda w: {"on": "2026-04-01", "method": "shredded", "record": "matrix"}),

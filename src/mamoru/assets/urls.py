@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from mamoru.assets import views
+from mamoru.assets import views, views_import
 
 app_name = "assets"
 urlpatterns = [
     path("", views.asset_list, name="asset_list"),
     path("export/", views.asset_export, name="asset_export"),
+    path("import/", views_import.asset_import_page, name="asset_import"),
+    path("import/template.xlsx", views_import.asset_import_template, name="asset_import_template"),
     path("bulk-edit/", views.asset_bulk_edit, name="asset_bulk_edit"),
     path("new/", views.asset_create, name="asset_create"),
     path("<int:pk>/", views.asset_detail, name="asset_detail"),
