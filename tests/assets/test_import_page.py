@@ -49,3 +49,9 @@ def test_staff_cannot_open_the_import_page_and_template_downloads(city, login_as
     assert login_as("staff_a").get("/assets/import/").status_code == 404
     response = login_as("manager_a").get("/assets/import/template.xlsx")
     assert response.status_code == 200 and response.content[:2] == b"PK"
+
+
+def test_yes_no_filters_offer_any_rather_than_unknown(city, login_as):
+    body = login_as("manager_a").get("/assets/").content.decode()
+    assert '<option value="unknown" selected>すべて</option>' in body
+    assert "不明" not in body

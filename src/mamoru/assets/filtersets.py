@@ -12,6 +12,7 @@ from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
 from mamoru.assets.text import normalize
+from mamoru.core.filtersets import YesNoFilter
 from mamoru.core.models import OrgUnit
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
@@ -31,9 +32,9 @@ class InformationAssetFilterSet(df.FilterSet):
         axis="integrity", scheme__is_active=True))
     availability = df.ModelChoiceFilter(label=_("availability"), queryset=ClassificationLevel.objects.filter(
         axis="availability", scheme__is_active=True))
-    has_personal_info = df.BooleanFilter(label=_("personal information"))
-    has_my_number = df.BooleanFilter(label=_("specific personal information (My Number)"))
-    overdue = df.BooleanFilter(label=_("inventory overdue"), method="inventory_overdue")
+    has_personal_info = YesNoFilter(label=_("personal information"))
+    has_my_number = YesNoFilter(label=_("specific personal information (My Number)"))
+    overdue = YesNoFilter(label=_("inventory overdue"), method="inventory_overdue")
     manager = df.NumberFilter(label=_("manager"), field_name="manager_id")
     sort = df.OrderingFilter(label=_("sort"), fields=[(f, f.replace("__", "_")) for f in SORTS])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters as df
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -10,11 +11,23 @@ from mamoru.core.choices import AuditAction, PersonKind, ScopeCategory, UnitKind
 from mamoru.core.models import AuditEntry, OrgUnit, Person, Role, RoleAssignment
 
 
+class AnyYesNo(forms.NullBooleanSelect):
+    """Yes/no filter whose empty choice reads "any" (Django's own says "unknown")."""
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
+def YesNoFilter(**kwargs: object) -> df.BooleanFilter:
+    return df.BooleanFilter(widget=AnyYesNo, **kwargs)
+
+
 class OrgUnitFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search")
     kind = df.ChoiceFilter(label=_("kind"), choices=UnitKind.choices)
     scope_category = df.ChoiceFilter(label=_("scope category"), choices=ScopeCategory.choices)
-    in_scope = df.BooleanFilter(label=_("in scope of the policy"))
+    in_scope = YesNoFilter(label=_("in scope of the policy"))
 
     class Meta:
         model = OrgUnit
@@ -28,7 +41,7 @@ class PersonFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search")
     kind = df.ChoiceFilter(label=_("kind"), choices=PersonKind.choices)
     org_unit = df.NumberFilter(label=_("unit"), method="in_unit")
-    is_active = df.BooleanFilter(label=_("active"))
+    is_active = YesNoFilter(label=_("active"))
 
     class Meta:
         model = Person
