@@ -175,7 +175,7 @@ class InformationAssetViewSet(RestrictedWriteMixin, mixins.CreateModelMixin, mix
         self.check_target_unit(unit)
         extra: dict[str, Any] = {}
         if unit is not None:
-            extra["municipality_id"] = int(unit.path.strip("/").split("/")[0])
+            extra["municipality_id"] = unit.root_id
             if not serializer.validated_data.get("number"):
                 extra["number"] = asset_number_next(extra["municipality_id"])
         with transaction.atomic():

@@ -711,7 +711,7 @@ def _import(*, data: bytes, filename: str, user: Any, dry_run: bool, result: Imp
     # 3. Match numbers, check permissions, build instances, full_clean.
     for n, values, unit in parsed:
         number = values.get("number") or ""
-        municipality_id = int(unit.path.strip("/").split("/")[0]) if unit is not None else None
+        municipality_id = unit.root_id if unit is not None else None
         pk = None
         if number:
             mids = [municipality_id] if municipality_id else sorted(ctx.municipality_ids)

@@ -172,7 +172,7 @@ class InformationAsset(AuditedModel):
     def clean(self) -> None:
         errors: dict[str, Any] = {}
         if self.org_unit_id:
-            root_id = int(self.org_unit.path.strip("/").split("/")[0])
+            root_id = self.org_unit.root_id
             if self.municipality_id and self.municipality_id != root_id:
                 errors["org_unit"] = _("The section belongs to another municipality.")
             self.municipality_id = root_id

@@ -142,13 +142,9 @@ def asset_number_next(municipality_id: int) -> str:
     return f"{NUMBER_PREFIX}{n:0{NUMBER_DIGITS}d}"
 
 
-def _root_id(unit: OrgUnit) -> int:
-    return int(unit.path.strip("/").split("/")[0])
-
-
 @transaction.atomic
 def asset_create(*, org_unit: OrgUnit, name: str, number: str = "", **fields: Any) -> InformationAsset:
-    municipality_id = _root_id(org_unit)
+    municipality_id = org_unit.root_id
     asset = InformationAsset(org_unit=org_unit, municipality_id=municipality_id, name=name,
                              number=number or asset_number_next(municipality_id), **fields)
     asset.full_clean()

@@ -11,7 +11,7 @@ from mamoru.compliance.choices import SEVERITY_ORDER, FindingStatus
 from mamoru.compliance.models import Finding
 from mamoru.core import roles
 from mamoru.core.access import user_grants, user_roles
-from mamoru.core.models import AuditEntry, OrgUnit
+from mamoru.core.models import AuditEntry, OrgUnit, root_id_of
 from mamoru.core.selectors import object_history
 
 STATUS_ORDER = {FindingStatus.OPEN: 0, FindingStatus.ACCEPTED: 1, FindingStatus.RESOLVED: 2}
@@ -62,5 +62,5 @@ def run_scopes(user: Any) -> list[OrgUnit | None]:
     """What a web "run now" covers for ``user``: their own municipalities ([None] = all, for a superuser)."""
     if user.is_superuser:
         return [None]
-    root_ids = {int(g.unit_path.strip("/").split("/")[0]) for g in user_grants(user) if g.role in roles.ORG_ADMIN}
+    root_ids = {root_id_of(g.unit_path) for g in user_grants(user) if g.role in roles.ORG_ADMIN}
     return list(OrgUnit.objects.filter(pk__in=root_ids, parent__isnull=True).order_by("path"))

@@ -62,7 +62,9 @@ def user_municipality_ids(user: Any) -> frozenset[int]:
     home = user_home_unit(user)
     if home is not None:
         paths.append(home[1])
-    return frozenset(int(p.strip("/").split("/")[0]) for p in paths if p.strip("/"))
+    from mamoru.core.models import root_id_of
+
+    return frozenset(root_id_of(p) for p in paths if p.strip("/"))
 
 
 def user_roles(user: Any) -> frozenset[str]:

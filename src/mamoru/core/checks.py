@@ -18,15 +18,11 @@ from mamoru.compliance.choices import Severity
 from mamoru.compliance.registry import CheckContext, FindingData, policy_check
 from mamoru.core import roles
 from mamoru.core.choices import UnitKind
-from mamoru.core.models import Person, Role, RoleAssignment
+from mamoru.core.models import Person, Role, RoleAssignment, root_id_of
 
 CLAUSE_ORGANISATION = "6(1)"
 # A missing CISO or 統括 leaves nobody with final authority: worse than any other empty role.
 HIGH_WHEN_MISSING = roles.ORG_ADMIN
-
-
-def _root_id(path: str) -> int:
-    return int(path.strip("/").split("/")[0])
 
 
 @policy_check(code="CORE-001", clause=CLAUSE_ORGANISATION, severity=Severity.MEDIUM,
@@ -39,7 +35,7 @@ def roles_nobody_holds(ctx: CheckContext) -> Iterator[FindingData]:
     held: defaultdict[int, set[str]] = defaultdict(set)
     for code, path in (RoleAssignment.objects.active(ctx.today).filter(**ctx.unit_lookup())
                        .values_list("role__code", "org_unit__path")):
-        held[_root_id(path)].add(code)
+        held[root_id_of(path)].add(code)
     role_rows = {r.code: r for r in Role.objects.all()}
     for city in municipalities:
         for spec in roles.ROLES:

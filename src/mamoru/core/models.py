@@ -43,6 +43,11 @@ class AuditedModel(models.Model):
         abstract = True
 
 
+def root_id_of(path: str) -> int:
+    """The municipality (tree root) id of a materialised path such as "/1/4/9/"."""
+    return int(path.strip("/").split("/")[0])
+
+
 class OrgUnit(AuditedModel):
     """A node of the organisation tree. The root is the municipality itself."""
 
@@ -108,8 +113,11 @@ class OrgUnit(AuditedModel):
 
     @property
     def municipality(self) -> OrgUnit:
-        root_id = int(self.path.strip("/").split("/")[0]) if self.path else self.pk
-        return self if root_id == self.pk else OrgUnit.objects.get(pk=root_id)
+        return self if self.root_id == self.pk else OrgUnit.objects.get(pk=self.root_id)
+
+    @property
+    def root_id(self) -> int:
+        return root_id_of(self.path) if self.path else self.pk
 
     def subtree(self) -> models.QuerySet[OrgUnit]:
         return OrgUnit.objects.filter(path__startswith=self.path)
@@ -211,11 +219,8 @@ class RoleAssignment(AuditedModel):
     def clean(self) -> None:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValidationError({"valid_until": _("The end date is before the start date.")})
-        if self.person_id and self.org_unit_id:
-            person_root = self.person.org_unit.path.split("/")[1]
-            unit_root = self.org_unit.path.split("/")[1]
-            if person_root != unit_root:
-                raise ValidationError({"org_unit": _("The unit belongs to another municipality.")})
+        if self.person_id and self.org_unit_id and self.person.org_unit.root_id != self.org_unit.root_id:
+            raise ValidationError({"org_unit": _("The unit belongs to another municipality.")})
 
     def is_active_on(self, day: Any) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
