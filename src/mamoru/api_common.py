@@ -28,7 +28,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.settings import api_settings
 
 from mamoru.core import roles
-from mamoru.core.access import record_denied, units_for
+from mamoru.core.access import may, record_denied, units_for
 from mamoru.core.context import Actor, current_actor
 from mamoru.core.middleware import client_ip
 
@@ -174,7 +174,7 @@ class RestrictedWriteMixin(RestrictedViewSetMixin):
     scope_field: str | None = "org_unit"
 
     def check_may_add_somewhere(self) -> None:
-        if not units_for(self.request.user, roles.ADD, self.model).exists():
+        if not may(self.request.user, roles.ADD, self.model):
             raise PermissionDenied(_("You may not add %(things)s.")
                                    % {"things": self.model._meta.verbose_name_plural})
 

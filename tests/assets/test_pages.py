@@ -142,6 +142,20 @@ def test_bulk_edit_changes_selected_assets(register, login_as):
         assert asset.tier == "standalone" and asset.manager == register.people["staff_a"]
 
 
+def test_bulk_edit_panel_loads_its_fields_on_demand(register, login_as):
+    page = login_as("manager_a").get(LIST + "?tier=lgwan").content.decode()
+    assert 'hx-get="/assets/bulk-edit/form/?next=tier%3Dlgwan"' in page and "選択した行の一括変更" in page
+    assert '<select name="manager"' not in page  # the people list is not part of the register page itself
+    fragment = login_as("manager_a").get(reverse("assets:asset_bulk_form") + "?next=tier%3Dlgwan")
+    html = fragment.content.decode()
+    assert '<form method="post" action="/assets/bulk-edit/" id="bulk">' in html
+    assert 'name="next" value="tier=lgwan"' in html
+    assert register.people["staff_a"].full_name in html and register.people["other_ciso"].full_name not in html
+    staff_page = login_as("staff_a").get(LIST).content.decode()
+    assert "bulk-edit/form" not in staff_page and 'type="checkbox"' not in staff_page
+    assert login_as("staff_a").get(reverse("assets:asset_bulk_form")).status_code == 404
+
+
 def test_bulk_edit_is_all_or_nothing(register, login_as):
     client = login_as("manager_a")
     response = client.post(reverse("assets:asset_bulk_edit"),

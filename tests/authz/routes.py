@@ -253,6 +253,7 @@ ROUTES.update({
     # with a message and a redirect (other_ciso: 302, nothing changed — tests/assets/test_pages.py checks that).
     "assets:asset_bulk_edit": Route(ASSET_ADD_ANYWHERE, ok=302, method="post", kwargs=no_kwargs_with_assets,
                                     data=lambda w: {"ids": [w.asset_sec_a.pk], "tier": "lgwan"}),
+    "assets:asset_bulk_form": Route(ASSET_ADD_ANYWHERE, query="?next=tier%3Dlgwan"),
     "assets:scheme_list": Route(ALL),
     "assets:scheme_detail": Route(CITY_MEMBERS, kwargs=active_scheme_of_city),
     "assets:handling_edit": Route(frozenset({"ciso", "chief"}), kwargs=level_of_city),

@@ -88,3 +88,17 @@ def test_revoking_another_users_token_is_404_and_audited(world, login_as):
     token.refresh_from_db()
     assert token.revoked_at is None
     assert AuditEntry.objects.filter(event="access_denied", actor="staff_b", object_id=str(token.pk)).exists()
+
+
+def test_may_answers_from_the_grants_like_the_querysets(world):
+    from mamoru.assets.models import InformationAsset
+    from mamoru.core.access import may, units_for
+    from mamoru.core.models import AuditEntry, OrgUnit
+
+    for name, user in ((n, p.user) for n, p in world.people.items() if p.user is not None):
+        for model in (OrgUnit, InformationAsset, AuditEntry):
+            for action in ("add", "change", "export"):
+                assert may(user, action, model) == units_for(user, action, model).exists(), (name, model, action)
+    assert may(world.people["staff_a"].user, "view", InformationAsset)
+    assert not may(world.people["staff_a"].user, "view", AuditEntry)
+    assert may(world.people["auditor"].user, "view", AuditEntry)

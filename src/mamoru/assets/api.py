@@ -29,7 +29,7 @@ from mamoru.assets.filtersets import InformationAssetFilterSet
 from mamoru.assets.models import ClassificationLevel, ClassificationScheme, InformationAsset
 from mamoru.assets.services import asset_number_next
 from mamoru.core import audit, roles
-from mamoru.core.access import units_for, user_municipality_ids
+from mamoru.core.access import may, user_municipality_ids
 from mamoru.core.choices import AuditEvent
 from mamoru.core.models import OrgUnit
 
@@ -193,7 +193,7 @@ class InformationAssetViewSet(RestrictedWriteMixin, mixins.CreateModelMixin, mix
         fmt = request.query_params.get("format", "")
         if fmt not in EXPORT_FORMATS:
             raise serializers.ValidationError({"format": [_("Choose csv or xlsx.")]})
-        if not units_for(request.user, roles.EXPORT, InformationAsset).exists():
+        if not may(request.user, roles.EXPORT, InformationAsset):
             raise PermissionDenied(_("You may not export %(things)s.")
                                    % {"things": InformationAsset._meta.verbose_name_plural})
         from mamoru.assets.exporter import assets_export  # written alongside; imported when used

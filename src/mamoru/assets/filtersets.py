@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import django_filters as df
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +13,7 @@ from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
 from mamoru.assets.text import normalize
-from mamoru.core.filtersets import YesNoFilter
+from mamoru.core.filtersets import IdFilter, YesNoFilter
 from mamoru.core.models import OrgUnit
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
@@ -35,8 +36,10 @@ class InformationAssetFilterSet(df.FilterSet):
     has_personal_info = YesNoFilter(label=_("personal information"))
     has_my_number = YesNoFilter(label=_("specific personal information (My Number)"))
     overdue = YesNoFilter(label=_("inventory overdue"), method="inventory_overdue")
-    manager = df.NumberFilter(label=_("manager"), field_name="manager_id")
-    sort = df.OrderingFilter(label=_("sort"), fields=[(f, f.replace("__", "_")) for f in SORTS])
+    manager = IdFilter(label=_("manager"), field_name="manager_id")
+    # Sorting is chosen with the column headers; the field keeps it while other filters change.
+    sort = df.OrderingFilter(label=_("sort"), fields=[(f, f.replace("__", "_")) for f in SORTS],
+                             widget=forms.HiddenInput)
 
     class Meta:
         model = InformationAsset
@@ -46,10 +49,10 @@ class InformationAssetFilterSet(df.FilterSet):
     def __init__(self, *args, user=None, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         if user is not None:  # choices limited to what the user can see
-            self.filters["org_unit"].queryset = OrgUnit.objects.restrict(user, "view")
+            self.filters["org_unit"].queryset = OrgUnit.objects.restrict(user, "view").only("name", "path")
             for axis in InformationAsset.AXES:
                 self.filters[axis].queryset = ClassificationLevel.objects.restrict(user, "view").filter(
-                    axis=axis, scheme__is_active=True)
+                    axis=axis, scheme__is_active=True).only("label", "rank")
 
     def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         for word in normalize(value).split():

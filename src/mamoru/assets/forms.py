@@ -54,6 +54,7 @@ class BulkEditForm(forms.Form):
                                          error_messages={"required": _("Select at least one asset.")})
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bulk_%s")  # shares the page with the filter form's id_tier, id_org_unit
         super().__init__(*args, **kwargs)
         self.fields["org_unit"].queryset = units_for(  # type: ignore[attr-defined]
             user, "change", InformationAsset).order_by("path")

@@ -13,8 +13,19 @@ from mamoru.assets.models import ClassificationLevel, ClassificationScheme, Hand
 LIST_RELATED = ("org_unit", "manager", "confidentiality", "integrity", "availability")
 
 
+# The columns of the register page: loading only these keeps 50 rows and their relations cheap.
+PAGE_FIELDS = ("number", "name", "status", "tier", "has_personal_info", "has_my_number", "last_inventory_on",
+               "org_unit__name", "manager__full_name", "confidentiality__label", "integrity__label",
+               "availability__label")
+
+
 def asset_list(user: Any, action: str = "view") -> QuerySet[InformationAsset]:
     return InformationAsset.objects.restrict(user, action).select_related(*LIST_RELATED)
+
+
+def asset_page(user: Any) -> QuerySet[InformationAsset]:
+    """The register page's rows: what ``asset_list`` selects, with only the columns the page shows."""
+    return asset_list(user).only(*PAGE_FIELDS)
 
 
 @dataclass

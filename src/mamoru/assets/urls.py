@@ -10,6 +10,7 @@ urlpatterns = [
     path("export/", views.asset_export, name="asset_export"),
     path("import/", views_import.asset_import_page, name="asset_import"),
     path("import/template.xlsx", views_import.asset_import_template, name="asset_import_template"),
+    path("bulk-edit/form/", views.asset_bulk_form, name="asset_bulk_form"),
     path("bulk-edit/", views.asset_bulk_edit, name="asset_bulk_edit"),
     path("new/", views.asset_create, name="asset_create"),
     path("<int:pk>/", views.asset_detail, name="asset_detail"),

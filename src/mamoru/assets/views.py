@@ -21,7 +21,7 @@ from mamoru.assets.filtersets import InformationAssetFilterSet
 from mamoru.assets.forms import AssetForm, BulkEditForm, DisposeForm, HandlingRulesForm, SchemeSwitchForm
 from mamoru.assets.models import ClassificationLevel, ClassificationScheme, InformationAsset
 from mamoru.core import audit
-from mamoru.core.access import can, units_for
+from mamoru.core.access import can, may
 from mamoru.core.choices import AuditEvent
 from mamoru.core.selectors import object_history
 from mamoru.core.views import get_restricted, paginate
@@ -53,15 +53,14 @@ def _sort_headers(request: HttpRequest) -> dict[str, dict[str, Any]]:
 
 @login_required
 def asset_list(request: HttpRequest) -> HttpResponse:
-    fs = InformationAssetFilterSet(request.GET, queryset=selectors.asset_list(request.user), user=request.user)
-    can_change = units_for(request.user, "change", InformationAsset).exists()
+    fs = InformationAssetFilterSet(request.GET, queryset=selectors.asset_page(request.user), user=request.user)
     ctx = {
         "filter": fs,
         "page": paginate(request, fs.qs),
         "sorts": _sort_headers(request),
-        "can_add": units_for(request.user, "add", InformationAsset).exists(),
-        "can_export": units_for(request.user, "export", InformationAsset).exists(),
-        "bulk_form": BulkEditForm(user=request.user) if can_change else None,
+        "can_add": may(request.user, "add", InformationAsset),
+        "can_export": may(request.user, "export", InformationAsset),
+        "can_change": may(request.user, "change", InformationAsset),
         "query": request.GET.urlencode(),
     }
     return render(request, "assets/asset_list.html", ctx)
@@ -69,7 +68,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def asset_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    if not units_for(request.user, "export", InformationAsset).exists():
+    if not may(request.user, "export", InformationAsset):
         raise Http404(NOT_FOUND)
     fmt = request.GET.get("format", "xlsx")
     if fmt not in ("xlsx", "csv"):
@@ -95,9 +94,18 @@ def asset_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 
 
 @login_required
+def asset_bulk_form(request: HttpRequest) -> HttpResponse:
+    """The bulk-edit fields, loaded into the register page when its panel is opened."""
+    if not may(request.user, "change", InformationAsset):
+        raise Http404(NOT_FOUND)
+    return render(request, "assets/_bulk_form.html",
+                  {"form": BulkEditForm(user=request.user), "next": request.GET.get("next", "")})
+
+
+@login_required
 @require_POST
 def asset_bulk_edit(request: HttpRequest) -> HttpResponse:
-    if not units_for(request.user, "change", InformationAsset).exists():
+    if not may(request.user, "change", InformationAsset):
         raise Http404(NOT_FOUND)
     back = request.POST.get("next", "")
     target = f"{_list_url()}?{back}" if back else _list_url()
@@ -171,7 +179,7 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
 
 @login_required
 def asset_create(request: HttpRequest) -> HttpResponse:
-    if not units_for(request.user, "add", InformationAsset).exists():
+    if not may(request.user, "add", InformationAsset):
         raise Http404(NOT_FOUND)
     return _save_asset(request, None)
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from mamoru.assets.importer import asset_import, import_template_xlsx, max_bytes, too_large_message
 from mamoru.assets.models import InformationAsset
-from mamoru.core.access import units_for
+from mamoru.core.access import may
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -35,7 +35,7 @@ class ImportForm(forms.Form):
 
 
 def _require_importer(request: HttpRequest) -> None:
-    if not units_for(request.user, "add", InformationAsset).exists():
+    if not may(request.user, "add", InformationAsset):
         raise Http404(_("Not found, or you do not have access to it."))
 
 

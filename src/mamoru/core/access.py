@@ -142,6 +142,33 @@ def _minimal(scopes: list[tuple[str, int, bool]]) -> list[tuple[str, int, bool]]
     return kept
 
 
+def may(user: Any, action: str, model: type[Model]) -> bool:
+    """Whether ``user`` may ``action`` some objects of ``model`` at all, judged from the grants alone.
+
+    No query beyond the cached grants: for menus and buttons. It can say yes where the user's scope is
+    still empty (a new section manager sees an empty register and may add to it). Models readable by a
+    named list answer only for the roles that read them regardless of the list.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    overrides = getattr(model, "role_actions", None)
+    allowed = roles.roles_allowing(action, overrides)
+    if action == roles.VIEW:
+        if getattr(model, "self_lookup", None):
+            return True
+        if getattr(model, "scope_path", None) is None:
+            return roles.VIEW not in (overrides or {}) or bool(allowed & user_roles(user))
+        if getattr(model, "municipality_wide_view", False) and user_municipality_ids(user):
+            return True
+        if getattr(model, "named_readers", None):
+            allowed = frozenset(getattr(model, "named_reader_roles", frozenset()))
+        elif getattr(model, "staff_can_view", True) and user_home_unit(user) is not None:
+            return True
+    return bool(allowed & user_roles(user))
+
+
 def can(user: Any, action: str, obj: Model) -> bool:
     """Whether ``user`` may ``action`` this saved object (one query)."""
     return type(obj)._default_manager.restrict(user, action).filter(pk=obj.pk).exists()  # type: ignore[attr-defined]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters as df
 from django import forms
 from django.db.models import Q, QuerySet
@@ -17,6 +19,14 @@ class AnyYesNo(forms.NullBooleanSelect):
     def __init__(self, attrs: dict[str, str] | None = None) -> None:
         super().__init__(attrs)
         self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
+class IdFilter(df.NumberFilter):
+    """A filter by the id of a related row, set by links (e.g. a unit's people); kept as a hidden field."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.HiddenInput)
+        super().__init__(*args, **kwargs)
 
 
 def YesNoFilter(**kwargs: object) -> df.BooleanFilter:
@@ -40,7 +50,7 @@ class OrgUnitFilterSet(df.FilterSet):
 class PersonFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search")
     kind = df.ChoiceFilter(label=_("kind"), choices=PersonKind.choices)
-    org_unit = df.NumberFilter(label=_("unit"), method="in_unit")
+    org_unit = IdFilter(label=_("unit"), method="in_unit")
     is_active = YesNoFilter(label=_("active"))
 
     class Meta:
@@ -58,8 +68,8 @@ class PersonFilterSet(df.FilterSet):
 
 class RoleAssignmentFilterSet(df.FilterSet):
     role = df.ModelChoiceFilter(label=_("role"), queryset=Role.objects.all(), to_field_name="code")
-    org_unit = df.NumberFilter(label=_("unit"), field_name="org_unit_id")
-    person = df.NumberFilter(label=_("person"), field_name="person_id")
+    org_unit = IdFilter(label=_("unit"), field_name="org_unit_id")
+    person = IdFilter(label=_("person"), field_name="person_id")
 
     class Meta:
         model = RoleAssignment

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 class NavItem:
     label: Any
     url_name: str
-    model: str | None = None  # "app_label.ModelName": shown when the user can view at least one row
+    model: str | None = None  # "app_label.ModelName": shown when the user's roles let them view it
     active_prefix: str = ""
 
 
@@ -34,6 +34,8 @@ def menu_for(request: Any) -> list[dict[str, Any]]:
     from django.apps import apps
     from django.urls import NoReverseMatch
 
+    from mamoru.core.access import may
+
     items = []
     for item in NAV:
         try:
@@ -42,7 +44,10 @@ def menu_for(request: Any) -> list[dict[str, Any]]:
             continue
         if item.model:
             model = apps.get_model(item.model)
-            if not model._default_manager.restrict(request.user, "view").exists():
+            if getattr(model, "named_readers", None):  # readable by a list: ask the rows
+                if not model._default_manager.restrict(request.user, "view").exists():
+                    continue
+            elif not may(request.user, "view", model):  # from the grants: no query
                 continue
         items.append({"label": item.label, "url": url, "prefix": item.active_prefix or url, "active": False})
     # The item whose prefix is the longest match is the current one (/assets/inventory/ over /assets/).

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mamoru.core import audit, selectors
-from mamoru.core.access import can, get_or_404, units_for
+from mamoru.core.access import can, get_or_404, may
 from mamoru.core.choices import AuditEvent
 from mamoru.core.exports import csv_safe
 from mamoru.core.filtersets import AuditEntryFilterSet, PersonFilterSet
@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def orgunit_list(request: HttpRequest) -> HttpResponse:
     units = selectors.orgunit_list(request.user)
-    can_add = units_for(request.user, "add", OrgUnit).exists()
+    can_add = may(request.user, "add", OrgUnit)
     return render(request, "core/orgunit_list.html", {"units": units, "can_add": can_add})
 
 
@@ -60,7 +60,7 @@ def orgunit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def person_list(request: HttpRequest) -> HttpResponse:
     fs = PersonFilterSet(request.GET, queryset=selectors.person_list(request.user))
-    can_add = units_for(request.user, "add", Person).exists()
+    can_add = may(request.user, "add", Person)
     return render(request, "core/person_list.html",
                   {"filter": fs, "page": paginate(request, fs.qs), "can_add": can_add})
 
@@ -83,7 +83,7 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     from mamoru.core.filtersets import RoleAssignmentFilterSet
 
     fs = RoleAssignmentFilterSet(request.GET, queryset=selectors.assignment_list(request.user))
-    can_edit = units_for(request.user, "change", RoleAssignment).exists()
+    can_edit = may(request.user, "change", RoleAssignment)
     return render(request, "core/assignment_list.html",
                   {"filter": fs, "page": paginate(request, fs.qs), "can_edit": can_edit})
 

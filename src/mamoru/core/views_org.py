@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from mamoru.core.access import units_for
+from mamoru.core.access import may
 from mamoru.core.forms import OrgUnitForm, PersonForm, RoleAssignmentForm
 from mamoru.core.models import OrgUnit, Person, RoleAssignment
 from mamoru.core.views import get_restricted
@@ -22,7 +22,7 @@ FORMS = {OrgUnit: OrgUnitForm, Person: PersonForm, RoleAssignment: RoleAssignmen
 
 def _edit(request: HttpRequest, model: Any, obj: Any, title: str, success: Any) -> HttpResponse:
     action = "change" if obj is not None else "add"
-    if obj is None and not units_for(request.user, action, model).exists():
+    if obj is None and not may(request.user, action, model):
         raise Http404(_("Not found, or you do not have access to it."))
     form = FORMS[model](request.POST or None, instance=obj, user=request.user, action=action)
     if request.method == "POST" and form.is_valid():
