@@ -9,12 +9,13 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from mamoru.assets import search
 from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
-from mamoru.assets.text import normalize
 from mamoru.core.filtersets import IdFilter, YesNoFilter
 from mamoru.core.models import OrgUnit
+from mamoru.core.widgets import FastSelect
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
 
@@ -23,16 +24,16 @@ class InformationAssetFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search",
                       help_text=_("Register number, name or description; full/half width and kana are ignored."))
     org_unit = df.ModelChoiceFilter(label=_("section (with sub-units)"), queryset=OrgUnit.objects.all(),
-                                    method="in_unit")
+                                    method="in_unit", widget=FastSelect)
     kind = df.ChoiceFilter(label=_("kind"), choices=AssetKind.choices)
     tier = df.ChoiceFilter(label=_("tier"), choices=Tier.choices)
     status = df.ChoiceFilter(label=_("status"), choices=AssetStatus.choices)
     confidentiality = df.ModelChoiceFilter(label=_("confidentiality"), queryset=ClassificationLevel.objects.filter(
-        axis="confidentiality", scheme__is_active=True))
+        axis="confidentiality", scheme__is_active=True), widget=FastSelect)
     integrity = df.ModelChoiceFilter(label=_("integrity"), queryset=ClassificationLevel.objects.filter(
-        axis="integrity", scheme__is_active=True))
+        axis="integrity", scheme__is_active=True), widget=FastSelect)
     availability = df.ModelChoiceFilter(label=_("availability"), queryset=ClassificationLevel.objects.filter(
-        axis="availability", scheme__is_active=True))
+        axis="availability", scheme__is_active=True), widget=FastSelect)
     has_personal_info = YesNoFilter(label=_("personal information"))
     has_my_number = YesNoFilter(label=_("specific personal information (My Number)"))
     overdue = YesNoFilter(label=_("inventory overdue"), method="inventory_overdue")
@@ -55,9 +56,12 @@ class InformationAssetFilterSet(df.FilterSet):
                     axis=axis, scheme__is_active=True).only("label", "rank")
 
     def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        for word in normalize(value).split():
-            qs = qs.filter(search_text__contains=word)
-        return qs
+        return qs  # applied last, by filter_queryset, once the other filters have narrowed the rows
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        value = self.form.cleaned_data.get("q")
+        return search.search(queryset, value, bounded=True) if value else queryset
 
     def in_unit(self, qs: QuerySet, name: str, value: OrgUnit | None) -> QuerySet:
         return qs.filter(org_unit__path__startswith=value.path) if value else qs

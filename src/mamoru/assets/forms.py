@@ -14,6 +14,7 @@ from mamoru.assets.models import ClassificationLevel, ClassificationScheme, Hand
 from mamoru.core.access import units_for
 from mamoru.core.forms import ScopedForm
 from mamoru.core.models import Person
+from mamoru.core.widgets import FastSelect
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -31,7 +32,8 @@ class AssetForm(ScopedForm):
         fields = ["name", "description", "kind", "org_unit", "manager", "system_name", "tier", "storage_location",
                   "medium", "has_personal_info", "has_my_number", "confidentiality", "integrity", "availability",
                   "retention", "disposal_method", "last_inventory_on", "tags"]
-        widgets = {"last_inventory_on": DATE, "description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"last_inventory_on": DATE, "description": forms.Textarea(attrs={"rows": 3}),
+                   "org_unit": FastSelect, "manager": FastSelect}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,8 +49,10 @@ class AssetForm(ScopedForm):
 class BulkEditForm(forms.Form):
     """Section, manager and/or tier for the selected rows; empty fields are left alone."""
 
-    org_unit = forms.ModelChoiceField(label=_("section"), queryset=None, required=False)  # type: ignore[arg-type]
-    manager = forms.ModelChoiceField(label=_("manager"), queryset=None, required=False)  # type: ignore[arg-type]
+    org_unit = forms.ModelChoiceField(label=_("section"), queryset=None, required=False,  # type: ignore[arg-type]
+                                      widget=FastSelect)
+    manager = forms.ModelChoiceField(label=_("manager"), queryset=None, required=False,  # type: ignore[arg-type]
+                                     widget=FastSelect)
     tier = forms.ChoiceField(label=_("tier"), choices=[("", "—"), *Tier.choices], required=False)
     ids = forms.TypedMultipleChoiceField(coerce=int, required=True, widget=forms.MultipleHiddenInput,
                                          error_messages={"required": _("Select at least one asset.")})

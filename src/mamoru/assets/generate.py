@@ -89,7 +89,7 @@ def generate_assets(*, municipality: OrgUnit, count: int, seed: int = 1, violati
                 last_inventory_on=today - dt.timedelta(days=rng.randrange(30, 500)),
                 tags="個人情報" if personal else "",
             )
-            asset.search_text = asset.build_search_text()
+            asset.refresh_search()
             rows.append(asset)
             if len(rows) >= batch:
                 InformationAsset.objects.bulk_create(rows)

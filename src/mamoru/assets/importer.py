@@ -599,7 +599,8 @@ def _parse_value(ctx: _Context, f: str, raw: Any, unit: OrgUnit | None) -> Any:
     return table[text]
 
 
-FIELD_EXCLUDE_FROM_CLEAN = ["municipality", "org_unit", "manager", *InformationAsset.AXES, "search_text"]
+FIELD_EXCLUDE_FROM_CLEAN = ["municipality", "org_unit", "manager", *InformationAsset.AXES,
+                            *InformationAsset.SEARCH_FIELDS]
 
 
 def max_bytes() -> int:
@@ -792,16 +793,16 @@ def _import(*, data: bytes, filename: str, user: Any, dry_run: bool, result: Imp
                         (asset.municipality_id, asset.number) in numbers_in_file:
                     asset.number = f"{NUMBER_PREFIX}{next_n:0{NUMBER_DIGITS}d}"
                     next_n += 1
-            asset.search_text = asset.build_search_text()
+            asset.refresh_search()
             asset.created_at = asset.updated_at = now
         _insert_rows(new_rows)
         if to_update:
             fields = {f for _n, _pk, v in pending_updates for f in v} - {"number"}
-            fields |= {"search_text", "updated_at", "municipality"}
+            fields |= {*InformationAsset.SEARCH_FIELDS, "updated_at", "municipality"}
             if "has_my_number" in fields:
                 fields.add("has_personal_info")  # clean() sets it for My Number information
             for asset in to_update:
-                asset.search_text = asset.build_search_text()
+                asset.refresh_search()
             _update_rows(to_update, sorted(fields))
         digest = hashlib.sha256(data).hexdigest()
         unit_for_event = OrgUnit.objects.get(pk=sorted(ctx.municipality_ids)[0])

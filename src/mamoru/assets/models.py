@@ -141,8 +141,9 @@ class InformationAsset(AuditedModel):
     last_inventory_on = models.DateField(_("last inventory"), null=True, blank=True)
     tags = models.CharField(_("tags"), max_length=200, blank=True, help_text=_("Separated by commas."))
     search_text = models.TextField(editable=False, default="")
+    search_grams = models.TextField(editable=False, default="")  # the search index's words (assets/search.py)
 
-    audit_exclude = AuditedModel.audit_exclude | {"search_text"}
+    audit_exclude = AuditedModel.audit_exclude | {"search_text", "search_grams"}
     municipality_field = "municipality"  # lets a city-wide grant filter on the (municipality, number) index
     AXES: ClassVar[tuple[str, ...]] = ("confidentiality", "integrity", "availability")
 
@@ -156,7 +157,8 @@ class InformationAsset(AuditedModel):
         indexes = [
             models.Index(fields=["number"], name="asset_number"),  # the register's default order
             models.Index(fields=["org_unit", "number"], name="asset_unit_number"),
-            models.Index(fields=["municipality", "tier"], name="asset_city_tier"),
+            # A tier filter in the register's order (e.g. the LGWAN tier's assets, searched, first 50 by number).
+            models.Index(fields=["municipality", "tier", "number"], name="asset_city_tier_number"),
         ]
 
     def __str__(self) -> str:
@@ -166,7 +168,7 @@ class InformationAsset(AuditedModel):
         return reverse("assets:asset_detail", args=[self.pk])
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = self.build_search_text()
+        self.refresh_search()
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -189,8 +191,15 @@ class InformationAsset(AuditedModel):
         if errors:
             raise ValidationError(errors)
 
-    def build_search_text(self) -> str:
-        return normalize(" ".join((self.number, self.name, self.description, self.tags, self.system_name)))
+    SEARCH_FIELDS: ClassVar[tuple[str, ...]] = ("search_text", "search_grams")
+
+    def refresh_search(self) -> None:
+        """Set the normalised search text and its index words from the searchable fields (before saving)."""
+        from mamoru.assets.search import grams
+
+        self.search_text = normalize(" ".join((self.number, self.name, self.description, self.tags,
+                                               self.system_name)))
+        self.search_grams = grams(self.search_text)
 
     @property
     def tag_list(self) -> list[str]:
