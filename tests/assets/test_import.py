@@ -294,3 +294,20 @@ def test_sparse_rows_keep_their_spreadsheet_numbers(city: Any) -> None:
     wb.save(out)
     result = asset_import(data=out.getvalue(), filename="s.xlsx", user=city.user("manager_a"), dry_run=True)
     assert [(p.row, p.column, p.value) for p in result.problems] == [(5, "最終棚卸日", "不明")]
+
+
+def test_manager_is_found_in_the_section_first_then_in_the_municipality(city: Any) -> None:
+    rows = [
+        ["", "課Aの台帳", "情報", "課A", "manager_a さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
+        # a system's manager may work in another section of the same city
+        ["", "課Aのシステム文書", "システム関連文書", "課A", "staff_b さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
+        # but never in another municipality
+        ["", "他市の人", "情報", "課A", "other_ciso さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
+    ]
+    result = asset_import(data=xlsx(rows), filename="m.xlsx", user=city.user("ciso"), dry_run=True)
+    assert [(p.row, p.column, p.value) for p in result.problems] == [(4, "管理者", "other_ciso さん")]
+    assert "市区町村" in result.problems[0].reason or "自治体" in result.problems[0].reason
+    result = asset_import(data=xlsx(rows[:2]), filename="m.xlsx", user=city.user("ciso"), dry_run=False)
+    assert result.committed
+    managers = dict(InformationAsset.objects.values_list("name", "manager"))
+    assert managers == {"課Aの台帳": city.people["manager_a"].pk, "課Aのシステム文書": city.people["staff_b"].pk}

@@ -93,3 +93,36 @@ def test_confirming_twice_is_refused(register):
     with pytest.raises(Exception, match="既に"):
         inventory.section_confirm(confirmation=InventoryConfirmation.objects.get(pk=c.pk),
                                   user=register.user("manager_a"))
+
+
+def test_chief_closes_the_campaign_and_late_sections_stop_being_findings(register, login_as):
+    campaign = inventory.campaign_start(municipality=register.units["city"], due_on=dt.date(2020, 1, 31))
+    inventory.section_confirm(confirmation=campaign.confirmations.get(org_unit=register.units["sec_b"]),
+                              user=register.user("ciso"))
+    checks_run(codes=["ASSET-005"])
+    assert Finding.objects.filter(code="ASSET-005", status="open").count() == 2
+    url = f"/assets/inventory/{campaign.pk}/close/"
+    assert login_as("manager_a").post(url).status_code == 404  # only the CISO / 統括 close it
+
+    chief = login_as("chief")
+    page = chief.get(campaign.get_absolute_url()).content.decode()
+    assert "棚卸しを終了する" in page
+    response = chief.post(url, follow=True)
+    assert "棚卸しを終了しました。" in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.closed_at is not None
+    event = AuditEntry.objects.filter(object_id=str(campaign.pk), event="approval",
+                                      object_type="assets.inventorycampaign").get()
+    assert event.changes["operation"] == "inventory closed" and event.actor == "chief"
+    assert event.changes["not_confirmed"] == ["課A", "課A2"] and event.changes["confirmed"] == 1
+    checks_run(codes=["ASSET-005"])
+    assert not Finding.objects.filter(code="ASSET-005", status="open").exists()
+
+    manager = login_as("manager_a")
+    assert "台帳を確認</button>" not in manager.get(campaign.get_absolute_url()).content.decode()
+    late = campaign.confirmations.get(org_unit=register.units["sec_a"])
+    response = manager.post(f"/assets/inventory/confirmations/{late.pk}/confirm/", follow=True)
+    assert "この棚卸しは終了しています。" in response.content.decode()
+    assert InventoryConfirmation.objects.get(pk=late.pk).confirmed_at is None
+    again = chief.post(url, follow=True).content.decode()
+    assert "この棚卸しは既に終了しています。" in again

@@ -55,6 +55,21 @@ def test_duplicate_number_is_refused(city):
         asset_create(org_unit=city.units["sec_b"], name="二", number="A-000005")
 
 
+def test_a_number_taken_meanwhile_makes_the_create_take_the_next_one(city, monkeypatch):
+    """Two people saving at once are given the same next number; the second save must not fail."""
+    from mamoru.assets import services
+
+    asset_create(org_unit=city.units["sec_a"], name="先に保存された資産")  # A-000001
+    real_next = services.asset_number_next
+    stale = iter(["A-000001"])  # what the second request computed before the first one committed
+    monkeypatch.setattr(services, "asset_number_next", lambda mid: next(stale, None) or real_next(mid))
+    second = asset_create(org_unit=city.units["sec_b"], name="同時に保存された資産")
+    assert second.number == "A-000002"
+    assert sorted(InformationAsset.objects.values_list("number", flat=True)) == ["A-000001", "A-000002"]
+    assert AuditEntry.objects.filter(object_type="assets.informationasset", action=AuditAction.CREATE,
+                                     object_id=str(second.pk)).count() == 1
+
+
 # --- presets and handling rules -------------------------------------------------------------------
 
 def test_presets_load_two_schemes_r5_active_and_idempotent(city):

@@ -143,6 +143,7 @@ ROUTES.update({
     "inventory:campaign_list": Route(ALL),
     "inventory:campaign_start": Route(ORG_ADMIN, ok=302, method="post", data=lambda w: {"due_on": "2030-01-31"}),
     "inventory:campaign_detail": Route(ALL - {"other_ciso"}, kwargs=campaign),
+    "inventory:campaign_close": Route(frozenset({"ciso", "chief"}), ok=302, method="post", kwargs=campaign),
     "inventory:section_confirm": Route(frozenset({"ciso", "chief", "dept_head_a", "manager_a"}), ok=302,
                                        method="post", kwargs=confirmation_sec_a),
 })

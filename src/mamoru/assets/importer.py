@@ -478,7 +478,7 @@ class _Context:
     levels_by_pk: dict[int, ClassificationLevel]
     addable: set[int]
     changeable_units: set[int]
-    people: dict[tuple[int, str], list[int]]
+    people: dict[str, list[tuple[int, str]]]  # name or staff number → (person id, their unit's path)
     levels: dict[str, dict[str, ClassificationLevel]]
     level_codes: dict[str, str]
     scheme_name: str
@@ -499,11 +499,11 @@ def _load_context(user: Any) -> _Context:
     for u in units:
         for k in {_key(u.code), _key(u.name)}:
             by_key.setdefault(k, []).append(u)
-    people: dict[tuple[int, str], list[int]] = {}
-    for pk, unit_id, name, number in Person.objects.filter(org_unit__in=[u.pk for u in units], is_active=True) \
-            .values_list("pk", "org_unit_id", "full_name", "employee_number"):
+    people: dict[str, list[tuple[int, str]]] = {}
+    for pk, path, name, number in Person.objects.filter(org_unit__in=[u.pk for u in units], is_active=True) \
+            .values_list("pk", "org_unit__path", "full_name", "employee_number"):
         for k in {_key(name), _key(number)} - {""}:
-            people.setdefault((unit_id, k), []).append(pk)
+            people.setdefault(k, []).append((pk, path))
     levels: dict[str, dict[str, ClassificationLevel]] = {a: {} for a in InformationAsset.AXES}
     codes: dict[str, list[str]] = {a: [] for a in InformationAsset.AXES}
     names = []
@@ -561,18 +561,26 @@ def _section(ctx: _Context, raw: Any) -> OrgUnit:
 
 
 def _manager(ctx: _Context, unit: OrgUnit | None, raw: Any) -> int | None:
+    """The person named (or numbered) in the cell: looked for in the section and its sub-units first, then
+    anywhere in the section's municipality (a system's manager may sit in another section)."""
     text = _key(raw)
     if not text:
         return None
     if unit is None:
         raise ValueError(_("The manager cannot be checked because the section is not valid."))
-    found = ctx.people.get((unit.pk, text), [])
-    if not found:
-        raise ValueError(_("No active person with this name or staff number in the section %(section)s.")
-                         % {"section": unit.name})
-    if len(found) > 1:
+    city = f"/{unit.root_id}/"
+    in_city = [pk for pk, path in ctx.people.get(text, []) if path.startswith(city)]
+    in_section = [pk for pk, path in ctx.people.get(text, []) if path.startswith(unit.path)]
+    if len(in_section) == 1:
+        return in_section[0]
+    if len(in_section) > 1:
         raise ValueError(_("Several people of the section have this name; write the staff number instead."))
-    return found[0]
+    if len(in_city) == 1:
+        return in_city[0]
+    if len(in_city) > 1:
+        raise ValueError(_("Nobody of the section %(section)s has this name, and several people elsewhere in "
+                           "the municipality do; write the staff number instead.") % {"section": unit.name})
+    raise ValueError(_("No active person with this name or staff number in your municipality."))
 
 
 def _parse_value(ctx: _Context, f: str, raw: Any, unit: OrgUnit | None) -> Any:

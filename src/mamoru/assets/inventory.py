@@ -66,6 +66,23 @@ def section_confirm(*, confirmation: InventoryConfirmation, user: Any, note: str
     return confirmation
 
 
+@transaction.atomic
+def campaign_close(*, campaign: InventoryCampaign, user: Any) -> InventoryCampaign:
+    """End the campaign: no more confirmations; its late sections stop being findings (their assets' own
+    inventory dates still are, ASSET-004). The audit event names the sections that never confirmed."""
+    campaign = InventoryCampaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.closed_at is not None:
+        raise ValidationError(_("This inventory is already closed."))
+    pending = list(campaign.confirmations.filter(confirmed_at__isnull=True)
+                   .order_by("org_unit__path").values_list("org_unit__name", flat=True))
+    campaign.closed_at = timezone.now()
+    campaign.save(update_fields=["closed_at", "updated_at"])
+    audit.event(AuditEvent.APPROVAL, obj=campaign, actor=user, details={
+        "operation": "inventory closed", "confirmed": campaign.confirmations.filter(confirmed_at__isnull=False)
+        .count(), "not_confirmed": pending})
+    return campaign
+
+
 @dataclass(frozen=True)
 class DepartmentProgress:
     department: str

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -142,14 +142,38 @@ def asset_number_next(municipality_id: int) -> str:
     return f"{NUMBER_PREFIX}{n:0{NUMBER_DIGITS}d}"
 
 
+NUMBER_ATTEMPTS = 5
+
+
 @transaction.atomic
 def asset_create(*, org_unit: OrgUnit, name: str, number: str = "", **fields: Any) -> InformationAsset:
+    """Create an asset; without ``number`` it gets the municipality's next register number.
+
+    Two people saving at the same moment can be given the same next number: the unique constraint then
+    refuses the second insert, which takes the following number (up to NUMBER_ATTEMPTS times).
+    """
     municipality_id = org_unit.root_id
-    asset = InformationAsset(org_unit=org_unit, municipality_id=municipality_id, name=name,
-                             number=number or asset_number_next(municipality_id), **fields)
-    asset.full_clean()
-    asset.save()
-    return asset
+    if number:
+        asset = InformationAsset(org_unit=org_unit, municipality_id=municipality_id, name=name, number=number,
+                                 **fields)
+        asset.full_clean()
+        asset.save()
+        return asset
+    for attempt in range(NUMBER_ATTEMPTS):
+        asset = InformationAsset(org_unit=org_unit, municipality_id=municipality_id, name=name,
+                                 number=asset_number_next(municipality_id), **fields)
+        asset.full_clean(exclude=["number"])  # the database decides whether the number is still free
+        try:
+            with transaction.atomic():
+                asset.save()
+        except IntegrityError:
+            if attempt == NUMBER_ATTEMPTS - 1 or not InformationAsset.objects.filter(
+                    municipality_id=municipality_id, number=asset.number).exists():
+                raise
+            asset.pk = None
+            continue
+        return asset
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic

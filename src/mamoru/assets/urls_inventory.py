@@ -9,5 +9,6 @@ urlpatterns = [
     path("", views.campaign_list, name="campaign_list"),
     path("start/", views.campaign_start, name="campaign_start"),
     path("<int:pk>/", views.campaign_detail, name="campaign_detail"),
+    path("<int:pk>/close/", views.campaign_close, name="campaign_close"),
     path("confirmations/<int:pk>/confirm/", views.section_confirm, name="section_confirm"),
 ]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from mamoru.assets import inventory
 from mamoru.assets.models import InventoryCampaign, InventoryConfirmation
-from mamoru.core.access import user_municipality_ids
+from mamoru.core.access import can, user_municipality_ids
 from mamoru.core.models import OrgUnit
 from mamoru.core.views import get_restricted
 
@@ -59,7 +59,20 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("org_unit", "confirmed_by"))
     return render(request, "assets/inventory_detail.html", {
         "campaign": campaign, "progress": inventory.campaign_progress(campaign=campaign, user=request.user),
-        "mine": mine})
+        "mine": mine, "can_close": campaign.closed_at is None and can(request.user, "change", campaign)})
+
+
+@login_required
+@require_POST
+def campaign_close(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_restricted(InventoryCampaign, request.user, "change", pk=pk)
+    try:
+        inventory.campaign_close(campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The inventory was closed."))
+    return redirect(campaign)
 
 
 @login_required
