@@ -300,7 +300,8 @@ def test_manager_is_found_in_the_section_first_then_in_the_municipality(city: An
     rows = [
         ["", "課Aの台帳", "情報", "課A", "manager_a さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
         # a system's manager may work in another section of the same city
-        ["", "課Aのシステム文書", "システム関連文書", "課A", "staff_b さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
+        ["", "課Aのシステム文書", "システム関連文書", "課A", "staff_b さん", "LGWAN接続系", "", "", "2", "1", "1",
+         "", ""],
         # but never in another municipality
         ["", "他市の人", "情報", "課A", "other_ciso さん", "LGWAN接続系", "", "", "2", "1", "1", "", ""],
     ]
