@@ -14,6 +14,7 @@ exact substring, so the index never changes what is found, only how fast (docs/d
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -32,8 +33,10 @@ def grams(normalized_text: str) -> str:
     """The index words of an already normalised text: distinct bigrams of each run, single characters as is."""
     seen: dict[str, None] = {}
     for run in _RUN.findall(normalized_text):
-        for gram in (_bigrams(run) if len(run) > 1 else [run]):
-            seen[gram] = None
+        if len(run) == 1:
+            seen[run] = None
+        else:
+            seen.update(dict.fromkeys(map(operator.add, run[:-1], run[1:])))
     return " ".join(seen)
 
 
