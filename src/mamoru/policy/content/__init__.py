@@ -1,0 +1,1 @@
+"""Default policy content (basic policy and requirement catalogue) and its pure-Python loader."""
