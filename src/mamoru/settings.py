@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "mamoru.core",
     "mamoru.compliance",
     "mamoru.assets",
+    "mamoru.policy",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("compliance/", include("mamoru.compliance.urls")),
     path("assets/inventory/", include("mamoru.assets.urls_inventory")),
     path("assets/", include("mamoru.assets.urls")),
+    path("policy/", include("mamoru.policy.urls")),
     path("api/", include("mamoru.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -7,7 +7,7 @@ import pytest
 from mamoru.assets.generate import generate_assets
 from mamoru.assets.models import InformationAsset
 from mamoru.assets.services import asset_create, scheme_presets_load
-from mamoru.assets.text import normalize
+from mamoru.core.text import normalize
 from mamoru.core.choices import AuditAction, AuditEvent
 from mamoru.core.models import AuditEntry
 

@@ -13,7 +13,7 @@ from mamoru.assets import search, services
 from mamoru.assets.filtersets import InformationAssetFilterSet
 from mamoru.assets.models import InformationAsset
 from mamoru.assets.search import grams, term_grams
-from mamoru.assets.text import normalize
+from mamoru.core.text import normalize
 from mamoru.core.context import acting_as
 
 pytestmark = pytest.mark.django_db

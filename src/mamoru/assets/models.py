@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mamoru.assets.choices import AssetKind, AssetStatus, Axis, HandlingAspect, Tier
-from mamoru.assets.text import normalize
 from mamoru.core import roles
 from mamoru.core.models import AuditedModel, OrgUnit, Person
+from mamoru.core.text import normalize
 
 # Reference data of a municipality: everyone in the city reads it, the CISO and 統括 change it.
 CITY_REFERENCE_ACTIONS = {"add": roles.ORG_ADMIN, "change": roles.ORG_ADMIN, "delete": roles.ORG_ADMIN,

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mamoru.assets.text import normalize
+from mamoru.core.text import normalize
 
 TABLE = "assets_informationasset"
 FTS_TABLE = "assets_asset_grams"

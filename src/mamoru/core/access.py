@@ -127,6 +127,11 @@ def scope_filter(model: type[Model], user: Any, action: str) -> Q:
     if action == roles.VIEW and getattr(model, "municipality_wide_view", False):
         # Municipality reference data (e.g. classification schemes): everyone of that city reads it.
         q |= Q(**{f"{scope_path}__in": sorted(user_municipality_ids(user))})
+    readable_by = getattr(model, "readable_by", None)
+    if action == roles.VIEW and readable_by is not None:
+        # Rows a model opens to people beyond the grants (e.g. published policy documents to the whole
+        # city, a procedure to the people it names): the model says which, as a Q object.
+        q |= readable_by(user)
     return q
 
 
@@ -162,6 +167,8 @@ def may(user: Any, action: str, model: type[Model]) -> bool:
             return roles.VIEW not in (overrides or {}) or bool(allowed & user_roles(user))
         if getattr(model, "municipality_wide_view", False) and user_municipality_ids(user):
             return True
+        if getattr(model, "readable_by", None) and user_municipality_ids(user):
+            return True  # e.g. published policy documents: everyone of the city reads some
         if getattr(model, "named_readers", None):
             allowed = frozenset(getattr(model, "named_reader_roles", frozenset()))
         elif getattr(model, "staff_can_view", True) and user_home_unit(user) is not None:

@@ -19,12 +19,16 @@ def register_default_content(name: str, loader: Callable[[Any], str]) -> None:
 
 
 def load_default_content() -> list[str]:
+    from django.conf import settings
+    from django.utils import translation
+
     from mamoru.core.models import OrgUnit
 
     done: list[str] = []
-    for municipality in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
-        for name, loader in _LOADERS:
-            added = loader(municipality)
-            if added:
-                done.append(f"{municipality.name}: {name}: {added}")
+    with translation.override(settings.LANGUAGE_CODE):  # default texts in the site's language
+        for municipality in OrgUnit.objects.filter(parent__isnull=True).order_by("pk"):
+            for name, loader in _LOADERS:
+                added = loader(municipality)
+                if added:
+                    done.append(f"{municipality.name}: {name}: {added}")
     return done

@@ -125,8 +125,12 @@ def register_demo_content(loader: Any) -> None:
 
 
 def load_demo_content() -> None:
+    from django.conf import settings
+    from django.utils import translation
+
     city = OrgUnit.objects.filter(code=DEMO_CITY_CODE, parent__isnull=True).first()
     if city is None:
         return
-    for loader in _DEMO_CONTENT:
-        loader(city)
+    with translation.override(settings.LANGUAGE_CODE):  # demo texts in the site's language
+        for loader in _DEMO_CONTENT:
+            loader(city)

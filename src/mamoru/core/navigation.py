@@ -22,6 +22,7 @@ NAV: list[NavItem] = [
     NavItem(_("Organisation"), "core:orgunit_list", "core.OrgUnit", "/org/"),
     NavItem(_("People"), "core:person_list", "core.Person", "/people/"),
     NavItem(_("Role assignments"), "core:assignment_list", "core.RoleAssignment", "/roles/"),
+    NavItem(_("Policy library"), "policy:document_list", "policy.PolicyDocument", "/policy/"),
     NavItem(_("Information assets"), "assets:asset_list", "assets.InformationAsset", "/assets/"),
     NavItem(_("Yearly inventory"), "inventory:campaign_list", "assets.InformationAsset", "/assets/inventory/"),
     NavItem(_("Findings"), "compliance:finding_list", "compliance.Finding", "/compliance/"),

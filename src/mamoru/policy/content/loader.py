@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 CONTENT_DIR = Path(__file__).resolve().parent
 BASIC_POLICY_PATH = CONTENT_DIR / "basic_policy.yaml"
@@ -160,7 +160,7 @@ class _Reader:
 
     def mapping(self, value: object, loc: str, fields: Iterable[str]) -> dict[str, object] | None:
         if not isinstance(value, dict):
-            self.add(loc, f"expected a mapping, got {_kind(value)}")
+            self.add(loc or "(top level)", f"expected a mapping, got {_kind(value)}")
             return None
         allowed = set(fields)
         for key in value:
@@ -222,8 +222,8 @@ def _parse_yaml(text: str | bytes, error: type[ContentError]) -> object:
 
 
 def _covered(loc: str, prefixes: set[str]) -> bool:
-    """Whether ``loc`` is, or lies inside, one of ``prefixes``."""
-    return any(loc == p or loc.startswith((p + ".", p + "[")) for p in prefixes)
+    """Whether ``loc`` is, or lies inside, one of ``prefixes`` ("(top level)" covers everything)."""
+    return "(top level)" in prefixes or any(loc == p or loc.startswith((p + ".", p + "[")) for p in prefixes)
 
 
 # --------------------------------------------------------------------------------------------------- basic policy
@@ -428,7 +428,9 @@ def _validate_catalogue(
     ids: set[str] = set()
     for ci, chapter in enumerate(cat.chapters):
         cloc = f"chapters[{ci}]"
-        if not re.fullmatch(r"[1-9]\d*", chapter.number):
+        if not chapter.number:
+            problems.append((f"{cloc}.number", "must not be empty"))
+        elif not re.fullmatch(r"[1-9]\d*", chapter.number):
             problems.append((f"{cloc}.number", f"{chapter.number!r} is not a chapter number (1, 2, …)"))
         elif chapter.number in chapter_numbers:
             problems.append((f"{cloc}.number", f"duplicate chapter number {chapter.number}"))
@@ -437,7 +439,9 @@ def _validate_catalogue(
             problems.append((f"{cloc}.heading", "must not be empty"))
         for si, section in enumerate(chapter.sections):
             sloc = f"{cloc}.sections[{si}]"
-            if not re.fullmatch(rf"{re.escape(chapter.number)}\.[1-9]\d*", section.number):
+            if not section.number:
+                problems.append((f"{sloc}.number", "must not be empty"))
+            elif chapter.number and not re.fullmatch(rf"{re.escape(chapter.number)}\.[1-9]\d*", section.number):
                 problems.append((f"{sloc}.number",
                                  f"{section.number!r} does not belong to chapter {chapter.number} "
                                  f"(expected {chapter.number}.N)"))
@@ -466,7 +470,7 @@ def _check_requirement(
         problems.append((f"{loc}.id", "must not be empty"))
     elif req.id in ids:
         problems.append((f"{loc}.id", f"duplicate id {req.id}"))
-    elif not re.fullmatch(rf"{re.escape(section.number)}-\d\d", req.id):
+    elif section.number and not re.fullmatch(rf"{re.escape(section.number)}-\d\d", req.id):
         problems.append((f"{loc}.id", f"id {req.id} does not match its section {section.number} "
                                       f"(expected {section.number}-NN)"))
     ids.add(req.id)
