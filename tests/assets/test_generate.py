@@ -7,9 +7,9 @@ import pytest
 from mamoru.assets.generate import generate_assets
 from mamoru.assets.models import InformationAsset
 from mamoru.assets.services import asset_create, scheme_presets_load
-from mamoru.core.text import normalize
 from mamoru.core.choices import AuditAction, AuditEvent
 from mamoru.core.models import AuditEntry
+from mamoru.core.text import normalize
 
 pytestmark = pytest.mark.django_db
 

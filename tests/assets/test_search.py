@@ -13,8 +13,8 @@ from mamoru.assets import search, services
 from mamoru.assets.filtersets import InformationAssetFilterSet
 from mamoru.assets.models import InformationAsset
 from mamoru.assets.search import grams, term_grams
-from mamoru.core.text import normalize
 from mamoru.core.context import acting_as
+from mamoru.core.text import normalize
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,18 @@ def test_imported_rows_are_indexed_and_later_inserts_still_are(corpus):
     with acting_as(label="test"):
         services.asset_create(org_unit=corpus.units["sec_a"], name="取込後の資産")
     assert found("込後") == {"取込後の資産"}
+
+
+def test_reimport_by_number_reindexes_the_updated_rows(corpus):
+    from mamoru.assets.importer import asset_import
+    from tests.assets.test_import import xlsx
+
+    asset = InformationAsset.objects.get(name="住民基本台帳")
+    row = [asset.number, "改名後の名簿", "情報", "課B" if asset.org_unit.name == "課B" else "課A", "", "LGWAN接続系",
+           "", "", "2", "1", "1", "", ""]
+    result = asset_import(data=xlsx([row]), filename="u.xlsx", user=corpus.user("ciso"), dry_run=False)
+    assert result.committed and result.updated == 1
+    assert found("改名後") == {"改名後の名簿"} and found("基本台帳") == set() == expected("基本台帳")
+    with acting_as(label="test"):
+        services.asset_update(asset=InformationAsset.objects.get(pk=asset.pk), name="もう一度改名")
+    assert found("度改") == {"もう一度改名"} and found("改名後") == set()

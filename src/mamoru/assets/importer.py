@@ -804,16 +804,17 @@ def _import(*, data: bytes, filename: str, user: Any, dry_run: bool, result: Imp
                     next_n += 1
             asset.refresh_search()
             asset.created_at = asset.updated_at = now
-        with deferred_index(connections[router.db_for_write(InformationAsset)]):
+        with deferred_index(connections[router.db_for_write(InformationAsset)]) as index:
             _insert_rows(new_rows)
-        if to_update:
-            fields = {f for _n, _pk, v in pending_updates for f in v} - {"number"}
-            fields |= {*InformationAsset.SEARCH_FIELDS, "updated_at", "municipality"}
-            if "has_my_number" in fields:
-                fields.add("has_personal_info")  # clean() sets it for My Number information
-            for asset in to_update:
-                asset.refresh_search()
-            _update_rows(to_update, sorted(fields))
+            if to_update:
+                fields = {f for _n, _pk, v in pending_updates for f in v} - {"number"}
+                fields |= {*InformationAsset.SEARCH_FIELDS, "updated_at", "municipality"}
+                if "has_my_number" in fields:
+                    fields.add("has_personal_info")  # clean() sets it for My Number information
+                for asset in to_update:
+                    asset.refresh_search()
+                index.updating([a.pk for a in to_update])
+                _update_rows(to_update, sorted(fields))
         digest = hashlib.sha256(data).hexdigest()
         unit_for_event = OrgUnit.objects.get(pk=sorted(ctx.municipality_ids)[0])
         audit.event(AuditEvent.IMPORT, actor=user, org_unit=unit_for_event, object_type="assets.informationasset",
