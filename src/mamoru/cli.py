@@ -1,7 +1,8 @@
 """The ``mamoru`` command.
 
 ``mamoru init [--demo]``, ``serve``, ``createadmin``, ``token create|revoke|list``, ``check``,
-``audit verify``, ``assets …``, ``policy export|remind`` map to the project's management commands; ``mamoru manage …`` is Django's manage.py.
+``audit verify``, ``assets …``, ``policy export|remind`` map to the project's management commands;
+``mamoru manage …`` is Django's manage.py.
 """
 
 from __future__ import annotations

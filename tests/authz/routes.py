@@ -261,3 +261,87 @@ ROUTES.update({
     # other_ciso's city has no schemes in the matrix world: nothing to switch, 404 like every non-admin.
     "assets:scheme_switch": Route(frozenset({"ciso", "chief"}), kwargs=no_kwargs_with_assets),
 })
+
+
+# --- the policy library (issue 4). The default documents of テスト市, a procedure named for staff_a with two
+# published versions, and an exception of 課A; made on first use.
+def _policy_world(w: Any) -> Any:
+    if getattr(w, "procedure", None) is None:
+        import datetime as dt
+
+        from mamoru.core.context import acting_as
+        from mamoru.policy import services as policy_services
+        from mamoru.policy.defaults import default_documents_load
+
+        with acting_as(label="matrix"):
+            default_documents_load(w.units["city"])
+            w.procedure = policy_services.document_create(
+                municipality=w.units["city"], kind="procedure", slug="matrix-procedure", title="matrix procedure",
+                readers=[w.people["staff_a"]])
+            for n in (1, 2):
+                version = policy_services.version_create(document=w.procedure, clauses=[policy_services.ClauseInput(
+                    address="1", number="1", heading="目的", text=f"第{n}版の本文")])
+                policy_services.version_publish_default(version=version, effective_on=dt.date(2026, 4, n))
+            w.exception = policy_services.exception_request(
+                org_unit=w.units["sec_a"], actor=w.user("manager_a"), clause="6(3)②", title="matrix exception",
+                reason="matrix", compensating_measures="matrix", starts_on=dt.date(2026, 4, 1),
+                ends_on=dt.date(2026, 9, 30))
+    return w
+
+
+def procedure(w: Any) -> dict[str, Any]:
+    return {"slug": _policy_world(w).procedure.slug}
+
+
+def procedure_v1(w: Any) -> dict[str, Any]:
+    return {"slug": _policy_world(w).procedure.slug, "number": 1}
+
+
+def procedure_clause(w: Any) -> dict[str, Any]:
+    version = _policy_world(w).procedure.versions.get(number=1)
+    return {"slug": w.procedure.slug, "number": 1, "pk": version.clause_set.get().pk}
+
+
+def exception_sec_a(w: Any) -> dict[str, Any]:
+    return {"pk": _policy_world(w).exception.pk}
+
+
+def basic_policy(w: Any) -> dict[str, Any]:
+    _policy_world(w)
+    return {"slug": "basic-policy"}
+
+
+PROCEDURE_READERS = frozenset({"ciso", "chief", "auditor", "staff_a"})  # the named reader and the overseers
+POLICY_EDITORS = frozenset({"ciso", "chief"})
+EXCEPTION_CHANGE = frozenset({"ciso", "chief", "dept_head_a", "manager_a", "sysadmin_a"})
+POST_302 = {"ok": 302, "method": "post"}
+ROUTES.update({
+    "policy:document_list": Route(ALL, kwargs=lambda w: (_policy_world(w), {})[1]),
+    "policy:search": Route(ALL, kwargs=lambda w: (_policy_world(w), {})[1], query="?q=目的"),
+    "policy:document_detail": Route(PROCEDURE_READERS, kwargs=procedure),
+    "policy:version_detail": Route(PROCEDURE_READERS, kwargs=procedure_v1),
+    "policy:version_pdf": Route(PROCEDURE_READERS, kwargs=procedure_v1),
+    "policy:version_diff": Route(PROCEDURE_READERS, kwargs=procedure),
+    # Workflow steps: editors are redirected back with the result (or why the step does not apply).
+    "policy:version_draft": Route(POLICY_EDITORS, kwargs=procedure, **POST_302),
+    "policy:version_submit": Route(POLICY_EDITORS, kwargs=procedure_v1, **POST_302),
+    "policy:version_return": Route(POLICY_EDITORS, kwargs=procedure_v1, **POST_302),
+    "policy:version_approve": Route(POLICY_EDITORS, kwargs=procedure_v1, data=lambda w: {"kind": "ciso"},
+                                    **POST_302),
+    "policy:version_publish": Route(POLICY_EDITORS, kwargs=procedure_v1, data=lambda w: {"effective_on": "2027-04-01"},
+                                    **POST_302),
+    "policy:clause_edit": Route(POLICY_EDITORS, ok=302, kwargs=procedure_clause),  # v1 is published: read-only
+    "policy:acknowledge": Route(PROCEDURE_READERS, kwargs=procedure_v1, **POST_302),
+    "policy:exception_list": Route(ALL, kwargs=lambda w: (_policy_world(w), {})[1]),
+    "policy:exception_create": Route(EXCEPTION_CHANGE | {"other_ciso"}, kwargs=lambda w: (_policy_world(w), {})[1]),
+    "policy:exception_detail": Route(SEC_A, kwargs=exception_sec_a),
+    "policy:exception_decide": Route(frozenset({"ciso"}), kwargs=exception_sec_a,
+                                     data=lambda w: {"decision": "approve", "note": "matrix"}, **POST_302),
+    "policy:exception_report": Route(EXCEPTION_CHANGE, kwargs=exception_sec_a, data=lambda w: {"report": "matrix"},
+                                     **POST_302),
+    "policy:exception_close": Route(EXCEPTION_CHANGE, kwargs=exception_sec_a, **POST_302),
+    "policy:exception_renew": Route(EXCEPTION_CHANGE, kwargs=exception_sec_a,
+                                    data=lambda w: {"ends_on": "2027-03-31", "reason": "matrix"}, **POST_302),
+    "policy:review_list": Route(CITY_MEMBERS, kwargs=basic_policy),
+    "policy:review_create": Route(POLICY_EDITORS, kwargs=basic_policy),
+})

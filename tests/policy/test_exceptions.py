@@ -241,7 +241,8 @@ def test_renewal_must_end_after_the_current_end(world, login_as):
     assert not PolicyException.objects.filter(renewal_of=exc).exists()
 
 
-def test_manager_closes_an_approved_exception(world, login_as):
+def test_manager_closes_an_approved_exception(world, login_as, settings):
+    settings.LANGUAGE_CODE = "en"
     exc = _approved(world)
     assert login_as("staff_b").post(_url("exception_close", exc)).status_code == 404
     assert login_as("auditor").post(_url("exception_close", exc)).status_code == 404
@@ -252,6 +253,7 @@ def test_manager_closes_an_approved_exception(world, login_as):
     assert exc.status == ExceptionStatus.CLOSED and exc.closed_at is not None
     detail = client.get(_url("exception_detail", exc)).content.decode()
     assert _url("exception_close", exc) not in detail and _url("exception_renew", exc) not in detail
+    assert "Approved by ciso さん" in detail  # the decision stays visible once closed
     client.post(_url("exception_renew", exc), {"ends_on": (exc.ends_on + dt.timedelta(days=30)).isoformat(),
                                                "reason": "x"})
     assert not PolicyException.objects.filter(renewal_of=exc).exists()

@@ -85,8 +85,8 @@ class PdfDocument:
     lang: str = "ja"
 
     def label(self, key: str) -> str:
-        """The caller's label for ``key``, else the Japanese default."""
-        return self.labels.get(key, DEFAULT_LABELS[key])
+        """The caller's label for ``key``, else the Japanese default (lazy translations become plain strings)."""
+        return str(self.labels.get(key, DEFAULT_LABELS[key]))
 
     def strings(self) -> Iterable[str]:
         """Every string the PDF may print (the font is cut down to these characters)."""
