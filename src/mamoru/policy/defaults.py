@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -101,3 +102,21 @@ def demo_policy_load(city: OrgUnit) -> None:
     ]
     version = services.version_create(document=document, clauses=clauses, change_summary=_("First version."))
     services.version_publish_default(version=version, effective_on=timezone.localdate())
+    # Two exceptions that the policy checks report: one past its end date, one emergency not yet reported.
+    today = timezone.localdate()
+    manager = Person.objects.filter(org_unit=section, user__isnull=False).first()
+    actor = manager.user if manager else None
+    past = services.exception_request(
+        org_unit=section, actor=actor, clause="6(3)②", title="庁内研修用PCのインターネット直接接続",
+        reason="研修会場の機器更新が遅れたため。",
+        compensating_measures="研修用PCは住民情報を扱わず、終了後に初期化する。",
+        starts_on=today - dt.timedelta(days=120), ends_on=today - dt.timedelta(days=10))
+    ciso = Person.objects.filter(user__isnull=False, assignments__role__code="ciso",
+                                 org_unit__path__startswith=city.path).first()
+    services.exception_decide(exception=past, actor=ciso.user if ciso else None, approve=True,
+                              note="期間終了後は通常の運用に戻すこと。")
+    services.exception_request(
+        org_unit=section, actor=actor, emergency=True, acted_on=today - dt.timedelta(days=12), clause="6(4)",
+        title="障害時のUSBメモリによるデータ移送", reason="ネットワーク障害で窓口業務が止まったため。",
+        compensating_measures="暗号化USBメモリを使用し、移送後に消去した。",
+        starts_on=today - dt.timedelta(days=12), ends_on=today - dt.timedelta(days=11))
