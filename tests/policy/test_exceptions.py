@@ -196,7 +196,8 @@ def test_emergency_report_becomes_overdue_and_the_manager_reports_it(world, logi
     assert PolicyException.objects.get(pk=exc.pk).reported_at is None  # an empty report is refused
     assert client.post(_url("exception_report", exc), {"report": "停電のため紙で処理した"}).status_code == 302
     exc.refresh_from_db()
-    assert exc.reported_at is not None and "停電のため紙で処理した" in exc.reason
+    assert exc.reported_at is not None and exc.report == "停電のため紙で処理した"
+    assert "停電のため紙で処理した" in client.get(_url("exception_detail", exc)).content.decode()
     [row] = client.get(reverse("policy:exception_list")).context["page"]
     assert row.report_overdue is False
     assert _url("exception_report", exc) not in client.get(_url("exception_detail", exc)).content.decode()

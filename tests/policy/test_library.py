@@ -207,3 +207,20 @@ def test_search_finds_clauses_regardless_of_width_and_kana(library, login_as):
     # a procedure's clauses are found only by its readers
     assert not client.get(reverse("policy:search"), {"q": "運用手順の目的"}).context["results"]
     assert login_as("staff_a").get(reverse("policy:search"), {"q": "運用手順の目的"}).context["results"]
+
+
+def test_each_workflow_step_shows_its_form_to_the_editors_only(library, login_as):
+    url = reverse("policy:version_detail", args=["standards", 2])
+    with acting_as(label="test"):
+        v2 = services.version_draft(document=doc(library, "standards"), actor=library.user("ciso"))
+    ciso = login_as("ciso")
+    assert reverse("policy:version_submit", args=["standards", 2]) in ciso.get(url).content.decode()
+    assert reverse("policy:clause_edit", args=["standards", 2, v2.clause_set.first().pk]) in \
+        ciso.get(url).content.decode()
+    services.version_submit(version=v2, actor=library.user("ciso"))
+    html = ciso.get(url).content.decode()
+    assert 'name="kind"' in html and 'name="minutes"' in html and 'enctype="multipart/form-data"' in html
+    assert 'name="kind"' not in login_as("auditor").get(url).content.decode()  # reads, does not approve
+    services.version_approve(version=v2, actor=library.user("ciso"), kind="ciso")
+    html = ciso.get(url).content.decode()
+    assert 'name="effective_on"' in html and 'name="acknowledge_by"' in html

@@ -249,6 +249,7 @@ class PolicyException(AuditedModel):
     acted_on = models.DateField(_("acted on"), null=True, blank=True)
     report_due_on = models.DateField(_("report due"), null=True, blank=True)
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    report = models.TextField(_("report"), blank=True)
     status = models.CharField(_("status"), max_length=12, choices=ExceptionStatus.choices,
                               default=ExceptionStatus.REQUESTED)
     requested_by = models.ForeignKey(Person, verbose_name=_("requested by"), null=True, blank=True,

@@ -326,6 +326,7 @@ def exception_request(*, org_unit: OrgUnit, actor: Any, emergency: bool = False,
 
 @transaction.atomic
 def exception_decide(*, exception: PolicyException, actor: Any, approve: bool, note: str = "") -> PolicyException:
+    exception = PolicyException.objects.select_for_update().get(pk=exception.pk)  # one decision at a time
     if exception.status != ExceptionStatus.REQUESTED:
         raise ValidationError(_("This exception has already been decided."))
     exception.status = ExceptionStatus.APPROVED if approve else ExceptionStatus.REJECTED
@@ -348,7 +349,7 @@ def exception_report(*, exception: PolicyException, actor: Any, report: str) -> 
     if not report.strip():
         raise ValidationError({"report": _("Describe what was done and why.")})
     exception.reported_at = timezone.now()
-    exception.reason = f"{exception.reason}\n\n{_('Report')}: {report.strip()}".strip()
+    exception.report = report.strip()
     exception.save()
     return exception
 
