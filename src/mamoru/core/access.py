@@ -71,19 +71,38 @@ def user_roles(user: Any) -> frozenset[str]:
     return frozenset(g.role for g in user_grants(user))
 
 
-def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool) -> Q:
+def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool,
+            cache: dict[str, list[int] | None] | None = None) -> Q:
     if scope_path == "org_unit_path":  # denormalised path (audit trail)
         return Q(org_unit_path__startswith=grant_path) if children else Q(org_unit_path=grant_path)
     if children:
         if not scope_path:
             return Q(path__startswith=grant_path)
-        # A subquery rather than a join on the unit's path: the outer query keeps its own indexes
-        # (e.g. ORDER BY number LIMIT 50 over 100,000 assets walks an index instead of sorting them all).
+        # The subtree's unit ids as a list when it is small (a section, a department): the planners then
+        # know how few rows they select (PostgreSQL walked the whole register in number order for one
+        # section behind a subquery). A large subtree stays a subquery, never a join on the unit's path.
+        ids = _subtree_ids(grant_path, {} if cache is None else cache)
+        if ids is not None:
+            return Q(**{f"{scope_path}__in": ids})
         from mamoru.core.models import OrgUnit
 
         subtree = OrgUnit.objects.filter(path__startswith=grant_path).values("pk")
         return Q(**{f"{scope_path}__in": subtree})
     return Q(**{scope_path: unit_id}) if scope_path else Q(pk=unit_id)
+
+
+SMALL_SUBTREE = 100
+
+
+def _subtree_ids(path: str, cache: dict[str, list[int] | None]) -> list[int] | None:
+    """The ids of the units under ``path`` (itself included) if there are at most SMALL_SUBTREE, else None.
+    ``cache`` lives on the user object for the request, like the grants."""
+    if path not in cache:
+        from mamoru.core.models import OrgUnit
+
+        ids = list(OrgUnit.objects.filter(path__startswith=path).values_list("pk", flat=True)[:SMALL_SUBTREE + 1])
+        cache[path] = ids if len(ids) <= SMALL_SUBTREE else None
+    return cache[path]
 
 
 def scope_filter(model: type[Model], user: Any, action: str) -> Q:
@@ -123,7 +142,7 @@ def scope_filter(model: type[Model], user: Any, action: str) -> Q:
             # A whole municipality: one indexed equality instead of a subtree match.
             q |= Q(**{f"{municipality_field}_id": unit_id})
         else:
-            q |= _unit_q(scope_path, path, unit_id, children)
+            q |= _unit_q(scope_path, path, unit_id, children, user.__dict__.setdefault("_mamoru_subtrees", {}))
     if action == roles.VIEW and getattr(model, "municipality_wide_view", False):
         # Municipality reference data (e.g. classification schemes): everyone of that city reads it.
         q |= Q(**{f"{scope_path}__in": sorted(user_municipality_ids(user))})
