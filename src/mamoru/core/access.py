@@ -81,7 +81,9 @@ def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool,
         # The subtree's unit ids as a list when it is small (a section, a department): the planners then
         # know how few rows they select (PostgreSQL walked the whole register in number order for one
         # section behind a subquery). A large subtree stays a subquery, never a join on the unit's path.
-        ids = _subtree_ids(grant_path, {} if cache is None else cache)
+        # (A municipality's whole tree stays a subquery: it is large, and city-wide grants mostly use the
+        # municipality shortcut of scope_filter anyway.)
+        ids = None if grant_path.count("/") == 2 else _subtree_ids(grant_path, {} if cache is None else cache)
         if ids is not None:
             return Q(**{f"{scope_path}__in": ids})
         from mamoru.core.models import OrgUnit
