@@ -58,6 +58,15 @@ def term_grams(term: str) -> list[str]:
 CANDIDATES = 2000
 
 
+def _copy_rows(cursor: Any, insert_select: str, ids: list[int]) -> None:
+    """``insert_select … FROM`` the asset table for these ids, 500 at a time (SQLite's parameter limit)."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        # Table and column names are constants; the ids are parameters.
+        cursor.execute(f"{insert_select} FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(chunk))})",
+                       chunk)
+
+
 class _Deferred:
     """What a deferred block re-indexes at its end: rows inserted after ``before`` and rows ``updating``."""
 
@@ -72,12 +81,8 @@ class _Deferred:
         if self.connection.vendor != "sqlite" or not ids:
             return
         with self.connection.cursor() as cursor:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                cursor.execute(
-                    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, search_grams) "  # noqa: S608 - constants
-                    f"SELECT 'delete', id, search_grams FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(chunk))})",
-                    chunk)
+            _copy_rows(cursor, f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, search_grams) SELECT 'delete', "
+                               "id, search_grams", ids)
         self.updated.extend(ids)
 
 
@@ -101,11 +106,8 @@ def deferred_index(connection: Any) -> Iterator[_Deferred]:
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {FTS_TABLE} (rowid, search_grams) "  # noqa: S608
                        f"SELECT id, search_grams FROM {TABLE} WHERE id > %s", [before])
-        for start in range(0, len(deferred.updated), 500):
-            chunk = deferred.updated[start:start + 500]
-            cursor.execute(f"INSERT INTO {FTS_TABLE} (rowid, search_grams) "  # noqa: S608
-                           f"SELECT id, search_grams FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(chunk))})",
-                           chunk)
+        _copy_rows(cursor, f"INSERT INTO {FTS_TABLE} (rowid, search_grams) SELECT id, search_grams",
+                   deferred.updated)
         cursor.execute(f"DELETE FROM {DEFERRED_FLAG}")  # noqa: S608
 
 

@@ -25,7 +25,7 @@ from mamoru.core import audit
 from mamoru.core.access import can, may
 from mamoru.core.choices import AuditEvent
 from mamoru.core.selectors import object_history
-from mamoru.core.views import get_restricted, paginate
+from mamoru.core.views import get_restricted, message_form_errors, paginate
 
 NOT_FOUND = gettext_lazy("Not found, or you do not have access to it.")
 
@@ -136,9 +136,7 @@ def asset_bulk_edit(request: HttpRequest) -> HttpResponse:
     target = f"{_list_url()}?{back}" if back else _list_url()
     form = BulkEditForm(request.POST, user=request.user)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        message_form_errors(request, form)
         return redirect(target)
     ids = set(form.cleaned_data["ids"])
     assets = list(InformationAsset.objects.restrict(request.user, "change").filter(pk__in=ids))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -25,6 +28,27 @@ PAGE_SIZE = 50
 def get_restricted(model: Any, user: Any, action: str, **lookup: Any) -> Any:
     """The object if ``user`` may ``action`` it, else 404 (an attempt on an existing object is audited)."""
     return get_or_404(model, user, action, **lookup)
+
+
+def message_form_errors(request: HttpRequest, form: Any, *, labelled: bool = False) -> None:
+    """Every error of a form posted from another page, as a message there (``labelled``: "field: error")."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if labelled and name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+def run_step(request: HttpRequest, step: Callable[[], Any], success: Any) -> Any:
+    """Run a service call for a POST-only workflow step: its result, with ``success`` as a message (a
+    string, or a function of the result); on a ValidationError each reason as a message, and None."""
+    try:
+        result = step()
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return None
+    messages.success(request, success(result) if callable(success) else success)
+    return result
 
 
 def paginate(request: HttpRequest, qs: Any) -> Any:

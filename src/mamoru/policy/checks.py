@@ -22,6 +22,12 @@ def _in_city(qs: Any, ctx: Any, path: str) -> Any:
     return qs.filter(**{path: city}) if city is not None else qs
 
 
+def _exceptions(ctx: Any) -> Any:
+    city = getattr(ctx, "municipality", None)
+    qs = PolicyException.objects.select_related("org_unit")
+    return qs.filter(org_unit__path__startswith=city.path) if city is not None else qs
+
+
 @policy_check(code="POLICY-001", clause="3", severity=Severity.LOW,
               title=gettext_lazy("Policy version not acknowledged in time"))
 def acknowledgements_overdue(ctx: Any) -> Iterable[FindingData]:
@@ -42,11 +48,7 @@ def acknowledgements_overdue(ctx: Any) -> Iterable[FindingData]:
 @policy_check(code="POLICY-002", clause="7", severity=Severity.HIGH,
               title=gettext_lazy("Exception still active after its end date"))
 def exceptions_expired(ctx: Any) -> Iterable[FindingData]:
-    qs = PolicyException.objects.all()
-    city = getattr(ctx, "municipality", None)
-    if city is not None:
-        qs = qs.filter(org_unit__path__startswith=city.path)
-    for exc in qs.filter(status=ExceptionStatus.APPROVED, ends_on__lt=ctx.today).select_related("org_unit"):
+    for exc in _exceptions(ctx).filter(status=ExceptionStatus.APPROVED, ends_on__lt=ctx.today):
         yield FindingData(org_unit=exc.org_unit, obj=exc, message=_(
             "The exception “%(title)s” ended on %(end)s but is still active: close it or renew it.")
             % {"title": exc.title, "end": exc.ends_on.isoformat()})
@@ -55,11 +57,7 @@ def exceptions_expired(ctx: Any) -> Iterable[FindingData]:
 @policy_check(code="POLICY-003", clause="7", severity=Severity.HIGH,
               title=gettext_lazy("Emergency exception not reported"))
 def emergency_reports_missing(ctx: Any) -> Iterable[FindingData]:
-    qs = PolicyException.objects.filter(emergency=True, reported_at__isnull=True, report_due_on__lt=ctx.today)
-    city = getattr(ctx, "municipality", None)
-    if city is not None:
-        qs = qs.filter(org_unit__path__startswith=city.path)
-    for exc in qs.select_related("org_unit"):
+    for exc in _exceptions(ctx).filter(emergency=True, reported_at__isnull=True, report_due_on__lt=ctx.today):
         yield FindingData(org_unit=exc.org_unit, obj=exc, message=_(
             "The emergency measure “%(title)s” taken on %(acted)s was due to be reported by %(due)s.")
             % {"title": exc.title, "acted": exc.acted_on.isoformat(), "due": exc.report_due_on.isoformat()})

@@ -16,6 +16,7 @@ from mamoru.policy.content.loader import (
     BasicPolicy,
     Catalogue,
     ClauseData,
+    Requirement,
     display_label,
     load_basic_policy,
     load_catalogue,
@@ -41,18 +42,19 @@ def policy_clauses(policy: BasicPolicy) -> list[ClauseInput]:
 
 def catalogue_clauses(catalogue: Catalogue) -> list[ClauseInput]:
     """The requirement catalogue as clauses: chapter (level 0) → section (1) → requirement (2)."""
-    return [
-        ClauseInput(address=chapter.number, number=chapter.number, heading=chapter.heading, text="", level=0,
-                    kind=ClauseKind.SECTION, children=tuple(
-                        ClauseInput(address=section.number, number=section.number, heading=section.heading, text="",
-                                    level=1, kind=ClauseKind.SECTION, children=tuple(
-                                        ClauseInput(address=r.id, number=r.id, heading="", text=r.text, level=2,
-                                                    kind=ClauseKind.REQUIREMENT, roles=r.roles, tiers=r.tiers,
-                                                    audience=r.audience, evidence=r.evidence,
-                                                    implements=r.implements)
-                                        for r in section.requirements))
-                        for section in chapter.sections))
-        for chapter in catalogue.chapters]
+
+    def requirement(r: Requirement) -> ClauseInput:
+        return ClauseInput(address=r.id, number=r.id, heading="", text=r.text, level=2, kind=ClauseKind.REQUIREMENT,
+                           roles=r.roles, tiers=r.tiers, audience=r.audience, evidence=r.evidence,
+                           implements=r.implements)
+
+    def heading(number: str, title: str, level: int, children: tuple[ClauseInput, ...]) -> ClauseInput:
+        return ClauseInput(address=number, number=number, heading=title, text="", level=level,
+                           kind=ClauseKind.SECTION, children=children)
+
+    return [heading(chapter.number, chapter.heading, 0, tuple(
+        heading(section.number, section.heading, 1, tuple(requirement(r) for r in section.requirements))
+        for section in chapter.sections)) for chapter in catalogue.chapters]
 
 
 @transaction.atomic

@@ -21,13 +21,15 @@ def document_list(user: Any) -> QuerySet[PolicyDocument]:
     return PolicyDocument.objects.restrict(user, "view").select_related("municipality")
 
 
+def in_force(versions: QuerySet[PolicyVersion]) -> PolicyVersion | None:
+    """Of ``versions``, the one in force: the latest published one whose effective date has come (else the
+    latest published one)."""
+    published = versions.filter(status=VersionStatus.PUBLISHED).order_by("-number")
+    return published.filter(effective_on__lte=timezone.localdate()).first() or published.first()
+
+
 def current_version(document: PolicyDocument, user: Any) -> PolicyVersion | None:
-    """The version in force: the latest published one whose effective date has come (else the latest)."""
-    published = (PolicyVersion.objects.restrict(user, "view").filter(document=document,
-                                                                     status=VersionStatus.PUBLISHED)
-                 .order_by("-number"))
-    today = timezone.localdate()
-    return published.filter(effective_on__lte=today).first() or published.first()
+    return in_force(PolicyVersion.objects.restrict(user, "view").filter(document=document))
 
 
 @dataclass
@@ -102,23 +104,23 @@ def _char_diff(a: str, b: str) -> tuple[SafeString, SafeString]:
 
 
 def version_diff(old: PolicyVersion, new: PolicyVersion) -> list[ClauseDiff]:
-    """Clause by clause, matched by address, in the new version's order (removed clauses where they were)."""
+    """Clause by clause, matched by address, in the new version's order; a removed clause is shown where it
+    stood, before the next clause that both versions have (or an added one)."""
     def text(c: Clause) -> str:
         return f"{c.heading}\n{c.text}".strip()
 
+    def removed_row(c: Clause) -> ClauseDiff:
+        return ClauseDiff(c.address, c.heading, "removed", format_html("<del>{}</del>", text(c)), mark_safe(""))
+
     before = {c.address: c for c in old.clause_set.order_by("order")}
     after = list(new.clause_set.order_by("order"))
-    seen = set()
+    kept = {c.address for c in after}
+    removed = [c for c in before.values() if c.address not in kept]
     rows: list[ClauseDiff] = []
-    pending_removed = [c for c in before.values() if c.address not in {x.address for x in after}]
     for clause in after:
-        while pending_removed and pending_removed[0].order < (before[clause.address].order if clause.address in
-                                                               before else 10**9):
-            gone = pending_removed.pop(0)
-            rows.append(ClauseDiff(gone.address, gone.heading, "removed", format_html("<del>{}</del>", text(gone)),
-                                   mark_safe("")))
-        seen.add(clause.address)
         prior = before.get(clause.address)
+        while removed and (prior is None or removed[0].order < prior.order):
+            rows.append(removed_row(removed.pop(0)))
         if prior is None:
             rows.append(ClauseDiff(clause.address, clause.heading, "added", mark_safe(""),
                                    format_html("<ins>{}</ins>", text(clause))))
@@ -126,9 +128,7 @@ def version_diff(old: PolicyVersion, new: PolicyVersion) -> list[ClauseDiff]:
         left, right = _char_diff(text(prior), text(clause))
         rows.append(ClauseDiff(clause.address, clause.heading, "same" if text(prior) == text(clause) else "changed",
                                left, right))
-    for gone in pending_removed:
-        rows.append(ClauseDiff(gone.address, gone.heading, "removed", format_html("<del>{}</del>", text(gone)),
-                               mark_safe("")))
+    rows.extend(removed_row(c) for c in removed)
     return rows
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,34 +166,6 @@ def clause_update(*, clause: Clause, **fields: Any) -> Clause:
     clause.full_clean()
     clause.save()
     return clause
-
-
-@transaction.atomic
-def clause_add(*, version: PolicyVersion, parent: Clause | None, address: str, number: str, heading: str,
-               text: str, **fields: Any) -> Clause:
-    """Add a clause at the end of ``parent`` (or of the document); later clauses move down one place."""
-    _require_draft(version)
-    siblings_end = _subtree_end(parent) if parent else version.clause_set.count()
-    version.clause_set.filter(order__gt=siblings_end).update(order=F("order") + 1)
-    clause = Clause(version=version, parent=parent, order=siblings_end + 1, level=parent.level + 1 if parent else 0,
-                    address=address, number=number, heading=heading, text=text, **fields)
-    clause.full_clean()
-    clause.save()
-    return clause
-
-
-def _subtree_end(clause: Clause) -> int:
-    """The order of the last clause inside ``clause`` (or its own)."""
-    end = clause.order
-    for child in clause.children.all():
-        end = max(end, _subtree_end(child))
-    return end
-
-
-@transaction.atomic
-def clause_delete(*, clause: Clause) -> None:
-    _require_draft(clause.version)
-    clause.delete()
 
 
 @transaction.atomic

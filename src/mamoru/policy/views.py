@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from mamoru.core import audit
 from mamoru.core.access import can
 from mamoru.core.choices import AuditEvent
-from mamoru.core.views import get_restricted
+from mamoru.core.views import get_restricted, message_form_errors, run_step
 from mamoru.policy import selectors, services
 from mamoru.policy.choices import ApprovalKind
 from mamoru.policy.exports import version_export
@@ -26,11 +26,6 @@ from mamoru.policy.models import Acknowledgement, Clause, PolicyDocument, Policy
 def _version(request: HttpRequest, slug: str, number: int, action: str = "view") -> PolicyVersion:
     document = get_restricted(PolicyDocument, request.user, "view", slug=slug)
     return get_restricted(PolicyVersion, request.user, action, document=document, number=number)  # type: ignore[no-any-return]
-
-
-def _fail(request: HttpRequest, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
 
 
 @login_required
@@ -74,14 +69,10 @@ def version_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse
 @require_POST
 def version_draft(request: HttpRequest, slug: str) -> HttpResponse:
     document = get_restricted(PolicyDocument, request.user, "change", slug=slug)
-    try:
-        version = services.version_draft(document=document, actor=request.user,
-                                         change_summary=request.POST.get("change_summary", ""))
-    except ValidationError as exc:
-        _fail(request, exc)
-        return redirect(document)
-    messages.success(request, _("Version %(n)s was started as a copy of the latest version.") % {"n": version.number})
-    return redirect(version)
+    version = run_step(request, lambda: services.version_draft(
+        document=document, actor=request.user, change_summary=request.POST.get("change_summary", "")),
+        lambda v: _("Version %(n)s was started as a copy of the latest version.") % {"n": v.number})
+    return redirect(version or document)
 
 
 @login_required
@@ -108,12 +99,8 @@ def clause_edit(request: HttpRequest, slug: str, number: int, pk: int) -> HttpRe
 @require_POST
 def version_submit(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = _version(request, slug, number, "change")
-    try:
-        services.version_submit(version=version, actor=request.user)
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The version was submitted for review."))
+    run_step(request, lambda: services.version_submit(version=version, actor=request.user),
+             _("The version was submitted for review."))
     return redirect(version)
 
 
@@ -121,12 +108,9 @@ def version_submit(request: HttpRequest, slug: str, number: int) -> HttpResponse
 @require_POST
 def version_return(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = _version(request, slug, number, "change")
-    try:
-        services.version_return(version=version, actor=request.user, note=request.POST.get("note", ""))
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The version was sent back to draft."))
+    run_step(request, lambda: services.version_return(version=version, actor=request.user,
+                                                      note=request.POST.get("note", "")),
+             _("The version was sent back to draft."))
     return redirect(version)
 
 
@@ -136,22 +120,15 @@ def version_approve(request: HttpRequest, slug: str, number: int) -> HttpRespons
     version = _version(request, slug, number, "change")
     form = ApproveForm(request.POST, request.FILES)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        message_form_errors(request, form)
         return redirect(version)
     kind = form.cleaned_data["kind"]
     if kind == ApprovalKind.CISO and not can(request.user, "approve", version.document):
         messages.error(request, _("Only the CISO approves a version; record the committee's decision instead."))
         return redirect(version)
-    try:
-        services.version_approve(version=version, actor=request.user, kind=kind,
-                                 decided_on=form.cleaned_data.get("decided_on"),
-                                 minutes=form.cleaned_data.get("minutes"))
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The version was approved."))
+    run_step(request, lambda: services.version_approve(
+        version=version, actor=request.user, kind=kind, decided_on=form.cleaned_data.get("decided_on"),
+        minutes=form.cleaned_data.get("minutes")), _("The version was approved."))
     return redirect(version)
 
 
@@ -161,17 +138,12 @@ def version_publish(request: HttpRequest, slug: str, number: int) -> HttpRespons
     version = _version(request, slug, number, "change")
     form = PublishForm(request.POST, document=version.document)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        message_form_errors(request, form)
         return redirect(version)
-    try:
-        services.version_publish(version=version, actor=request.user, effective_on=form.cleaned_data["effective_on"],
-                                 acknowledge_by=form.cleaned_data.get("acknowledge_by"))
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The version was published; people were asked to acknowledge it."))
+    run_step(request, lambda: services.version_publish(
+        version=version, actor=request.user, effective_on=form.cleaned_data["effective_on"],
+        acknowledge_by=form.cleaned_data.get("acknowledge_by")),
+        _("The version was published; people were asked to acknowledge it."))
     return redirect(version)
 
 
@@ -179,12 +151,8 @@ def version_publish(request: HttpRequest, slug: str, number: int) -> HttpRespons
 @require_POST
 def acknowledge(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     version = _version(request, slug, number)
-    try:
-        services.acknowledgement_confirm(version=version, user=request.user)
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("Thank you: your acknowledgement was recorded."))
+    run_step(request, lambda: services.acknowledgement_confirm(version=version, user=request.user),
+             _("Thank you: your acknowledgement was recorded."))
     return redirect(version)
 
 

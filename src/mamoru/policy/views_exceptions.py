@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mamoru.core.access import can, may
-from mamoru.core.views import get_restricted, paginate
+from mamoru.core.views import get_restricted, message_form_errors, paginate, run_step
 from mamoru.policy import services
 from mamoru.policy.choices import ExceptionStatus, ReviewTrigger
 from mamoru.policy.forms_exceptions import (
@@ -42,18 +42,6 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc)
-
-
-def _fail(request: HttpRequest, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
-
-
-def _form_fail(request: HttpRequest, form: Any) -> None:
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 def _with_overdue(qs: QuerySet[PolicyException]) -> QuerySet[PolicyException]:
@@ -137,16 +125,11 @@ def exception_decide(request: HttpRequest, pk: int) -> HttpResponse:
     exception = get_restricted(PolicyException, request.user, "approve", pk=pk)
     form = ExceptionDecideForm(request.POST)
     if not form.is_valid():
-        _form_fail(request, form)
+        message_form_errors(request, form, labelled=True)
         return redirect(exception)
-    try:
-        services.exception_decide(exception=exception, actor=request.user, approve=form.approve,
-                                  note=form.cleaned_data["note"])
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The exception was approved.") if form.approve
-                         else _("The exception was rejected."))
+    run_step(request, lambda: services.exception_decide(exception=exception, actor=request.user,
+                                                        approve=form.approve, note=form.cleaned_data["note"]),
+             _("The exception was approved.") if form.approve else _("The exception was rejected."))
     return redirect(exception)
 
 
@@ -156,14 +139,11 @@ def exception_report(request: HttpRequest, pk: int) -> HttpResponse:
     exception = get_restricted(PolicyException, request.user, "change", pk=pk)
     form = ExceptionReportForm(request.POST)
     if not form.is_valid():
-        _form_fail(request, form)
+        message_form_errors(request, form, labelled=True)
         return redirect(exception)
-    try:
-        services.exception_report(exception=exception, actor=request.user, report=form.cleaned_data["report"])
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The emergency report was recorded."))
+    run_step(request, lambda: services.exception_report(exception=exception, actor=request.user,
+                                                        report=form.cleaned_data["report"]),
+             _("The emergency report was recorded."))
     return redirect(exception)
 
 
@@ -171,12 +151,8 @@ def exception_report(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def exception_close(request: HttpRequest, pk: int) -> HttpResponse:
     exception = get_restricted(PolicyException, request.user, "change", pk=pk)
-    try:
-        services.exception_close(exception=exception, actor=request.user)
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("The exception was closed."))
+    run_step(request, lambda: services.exception_close(exception=exception, actor=request.user),
+             _("The exception was closed."))
     return redirect(exception)
 
 
@@ -186,16 +162,13 @@ def exception_renew(request: HttpRequest, pk: int) -> HttpResponse:
     exception = get_restricted(PolicyException, request.user, "change", pk=pk)
     form = ExceptionRenewForm(request.POST, exception=exception)
     if not form.is_valid():
-        _form_fail(request, form)
+        message_form_errors(request, form, labelled=True)
         return redirect(exception)
-    try:
-        renewal = services.exception_renew(exception=exception, actor=request.user,
-                                           ends_on=form.cleaned_data["ends_on"], reason=form.cleaned_data["reason"])
-    except ValidationError as exc:
-        _fail(request, exc)
-    else:
-        messages.success(request, _("A renewal until %(date)s was requested; the CISO will decide on it.")
-                         % {"date": renewal.ends_on.isoformat()})
+    run_step(request, lambda: services.exception_renew(exception=exception, actor=request.user,
+                                                       ends_on=form.cleaned_data["ends_on"],
+                                                       reason=form.cleaned_data["reason"]),
+             lambda renewal: _("A renewal until %(date)s was requested; the CISO will decide on it.")
+             % {"date": renewal.ends_on.isoformat()})
     return redirect(exception)
 
 

@@ -28,6 +28,7 @@ from mamoru.core.models import OrgUnit
 from mamoru.policy.choices import VersionStatus
 from mamoru.policy.exports import FORMATS, version_export
 from mamoru.policy.models import Acknowledgement, PolicyDocument, PolicyVersion
+from mamoru.policy.selectors import in_force
 
 EXIT_UNKNOWN = 2
 
@@ -79,11 +80,7 @@ class Command(BaseCommand):
 
     def _version(self, document: PolicyDocument, number: int | None) -> PolicyVersion:
         versions = PolicyVersion.objects.filter(document=document)
-        if number:
-            version = versions.filter(number=number).first()
-        else:
-            published = versions.filter(status=VersionStatus.PUBLISHED).order_by("-number")
-            version = published.filter(effective_on__lte=timezone.localdate()).first() or published.first()
+        version = versions.filter(number=number).first() if number else in_force(versions)
         if version is None:
             raise CommandError(_("The document has no such version."), returncode=EXIT_UNKNOWN)
         return version
@@ -119,15 +116,7 @@ class Command(BaseCommand):
                           % {"n": version.number, "count": version.clause_set.filter(kind="requirement").count()})
 
     def _export(self, options: dict[str, Any]) -> None:
-        document = self._document(options, options["document"])
-        versions = PolicyVersion.objects.filter(document=document)
-        if options["version"]:
-            version = versions.filter(number=options["version"]).first()
-        else:
-            published = versions.filter(status=VersionStatus.PUBLISHED).order_by("-number")
-            version = published.filter(effective_on__lte=timezone.localdate()).first() or published.first()
-        if version is None:
-            raise CommandError(_("The document has no such version."), returncode=EXIT_UNKNOWN)
+        version = self._version(self._document(options, options["document"]), options["version"])
         content = version_export(version, options["format"])
         if options["output"]:
             with open(options["output"], "wb") as out:
