@@ -13,9 +13,8 @@ from mamoru.assets import search
 from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
-from mamoru.core.filtersets import IdFilter, YesNoFilter
+from mamoru.core.filtersets import IdChoiceFilter, IdFilter, YesNoFilter
 from mamoru.core.models import OrgUnit
-from mamoru.core.widgets import FastSelect
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
 
@@ -23,17 +22,13 @@ SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "l
 class InformationAssetFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search",
                       help_text=_("Register number, name or description; full/half width and kana are ignored."))
-    org_unit = df.ModelChoiceFilter(label=_("section (with sub-units)"), queryset=OrgUnit.objects.all(),
-                                    method="in_unit", widget=FastSelect)
+    org_unit = IdChoiceFilter(label=_("section (with sub-units)"), method="in_unit")
     kind = df.ChoiceFilter(label=_("kind"), choices=AssetKind.choices)
     tier = df.ChoiceFilter(label=_("tier"), choices=Tier.choices)
     status = df.ChoiceFilter(label=_("status"), choices=AssetStatus.choices)
-    confidentiality = df.ModelChoiceFilter(label=_("confidentiality"), queryset=ClassificationLevel.objects.filter(
-        axis="confidentiality", scheme__is_active=True), widget=FastSelect)
-    integrity = df.ModelChoiceFilter(label=_("integrity"), queryset=ClassificationLevel.objects.filter(
-        axis="integrity", scheme__is_active=True), widget=FastSelect)
-    availability = df.ModelChoiceFilter(label=_("availability"), queryset=ClassificationLevel.objects.filter(
-        axis="availability", scheme__is_active=True), widget=FastSelect)
+    confidentiality = IdChoiceFilter(label=_("confidentiality"), field_name="confidentiality_id")
+    integrity = IdChoiceFilter(label=_("integrity"), field_name="integrity_id")
+    availability = IdChoiceFilter(label=_("availability"), field_name="availability_id")
     has_personal_info = YesNoFilter(label=_("personal information"))
     has_my_number = YesNoFilter(label=_("specific personal information (My Number)"))
     overdue = YesNoFilter(label=_("inventory overdue"), method="inventory_overdue")
@@ -49,11 +44,20 @@ class InformationAssetFilterSet(df.FilterSet):
 
     def __init__(self, *args, user=None, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        if user is not None:  # choices limited to what the user can see
-            self.filters["org_unit"].queryset = OrgUnit.objects.restrict(user, "view").only("name", "path")
-            for axis in InformationAsset.AXES:
-                self.filters[axis].queryset = ClassificationLevel.objects.restrict(user, "view").filter(
-                    axis=axis, scheme__is_active=True).only("label", "rank")
+        # The choices are what the user can see, read in one query each; the page reuses them as labels.
+        units = OrgUnit.objects.restrict(user, "view") if user is not None else OrgUnit.objects.all()
+        self.units: dict[int, tuple[str, str]] = {
+            pk: (name, path) for pk, name, path in units.values_list("pk", "name", "path")}
+        self.filters["org_unit"].set_choices([(pk, name) for pk, (name, _path) in self.units.items()])
+        levels = ClassificationLevel.objects.restrict(user, "view") if user is not None else \
+            ClassificationLevel.objects.all()
+        self.levels: dict[int, str] = {}
+        by_axis: dict[str, list[tuple[int, str]]] = {axis: [] for axis in InformationAsset.AXES}
+        for pk, axis, label in levels.filter(scheme__is_active=True).values_list("pk", "axis", "label"):
+            self.levels[pk] = label
+            by_axis.setdefault(axis, []).append((pk, label))
+        for axis in InformationAsset.AXES:
+            self.filters[axis].set_choices(by_axis[axis])
 
     def search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs  # applied last, by filter_queryset, once the other filters have narrowed the rows
@@ -63,8 +67,8 @@ class InformationAssetFilterSet(df.FilterSet):
         value = self.form.cleaned_data.get("q")
         return search.search(queryset, value, bounded=True) if value else queryset
 
-    def in_unit(self, qs: QuerySet, name: str, value: OrgUnit | None) -> QuerySet:
-        return qs.filter(org_unit__path__startswith=value.path) if value else qs
+    def in_unit(self, qs: QuerySet, name: str, value: int | None) -> QuerySet:
+        return qs.filter(org_unit__path__startswith=self.units[value][1]) if value else qs
 
     def inventory_overdue(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

@@ -9,14 +9,16 @@ from django.db.models import QuerySet
 
 from mamoru.assets.choices import Axis, HandlingAspect
 from mamoru.assets.models import ClassificationLevel, ClassificationScheme, HandlingRule, InformationAsset
+from mamoru.core.models import OrgUnit, Person
 
 LIST_RELATED = ("org_unit", "manager", "confidentiality", "integrity", "availability")
 
 
-# The columns of the register page: loading only these keeps 50 rows and their relations cheap.
+# The columns of the register page. No joins: the filterset has already read the sections and levels
+# the user can see (its choices), and they label the rows; the managers are one small query
+# (``manager_names``). Joining five tables cost PostgreSQL 5-6 ms of planning per page.
 PAGE_FIELDS = ("number", "name", "status", "tier", "has_personal_info", "has_my_number", "last_inventory_on",
-               "org_unit__name", "manager__full_name", "confidentiality__label", "integrity__label",
-               "availability__label")
+               "org_unit_id", "manager_id", "confidentiality_id", "integrity_id", "availability_id")
 
 
 def asset_list(user: Any, action: str = "view") -> QuerySet[InformationAsset]:
@@ -24,8 +26,23 @@ def asset_list(user: Any, action: str = "view") -> QuerySet[InformationAsset]:
 
 
 def asset_page(user: Any) -> QuerySet[InformationAsset]:
-    """The register page's rows: what ``asset_list`` selects, with only the columns the page shows."""
-    return asset_list(user).only(*PAGE_FIELDS)
+    """The register page's rows: the restricted register, with only the columns the page shows."""
+    return InformationAsset.objects.restrict(user, "view").only(*PAGE_FIELDS)
+
+
+def manager_names(ids: set[int]) -> dict[int, str]:
+    """Names of the managers of rows the user already sees (what select_related would have shown)."""
+    return dict(Person.objects.filter(pk__in=ids).values_list("pk", "full_name")) if ids else {}
+
+
+def unit_names(ids: set[int]) -> dict[int, str]:
+    """Names of sections outside the filter's choices (an asset in a unit the user cannot list)."""
+    return dict(OrgUnit.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def level_labels(ids: set[int]) -> dict[int, str]:
+    """Labels of levels outside the active scheme's choices (none, unless a switch is under way)."""
+    return dict(ClassificationLevel.objects.filter(pk__in=ids).values_list("pk", "label")) if ids else {}
 
 
 @dataclass

@@ -52,21 +52,29 @@ def _sort_headers(request: HttpRequest) -> dict[str, dict[str, Any]]:
     return headers
 
 
-def _register_rows(page: Any) -> list[dict[str, Any]]:
+def _register_rows(page: Any, fs: InformationAssetFilterSet) -> list[dict[str, Any]]:
     """The page's rows as plain strings: the template then only looks up dict keys (50 rows rendered
-    through model attributes, display methods and per-row translations cost more than the queries)."""
+    through model attributes, display methods and per-row translations cost more than the queries).
+    Sections and levels are labelled from the filter's choices, managers from one query."""
+    assets = list(page)
+    units = {pk: name for pk, (name, _path) in fs.units.items()}
+    units |= selectors.unit_names({a.org_unit_id for a in assets} - units.keys())
+    levels = dict(fs.levels)
+    wanted = {getattr(a, f"{axis}_id") for a in assets for axis in InformationAsset.AXES} - {None}
+    levels |= selectors.level_labels(wanted - levels.keys())
+    managers = selectors.manager_names({a.manager_id for a in assets} - {None})
     tiers = {value: str(label) for value, label in Tier.choices}
     disposed = str(AssetStatus.DISPOSED.label)
     select = _("Select %(number)s")
     url = reverse("assets:asset_detail", args=[0])[:-2]  # "/assets/" + pk + "/"
+    axes = [f"{axis}_id" for axis in InformationAsset.AXES]
     rows = []
-    for a in page:
-        levels = [getattr(a, axis) for axis in InformationAsset.AXES]
+    for a in assets:
         rows.append({
             "pk": a.pk, "url": f"{url}{a.pk}/", "number": a.number, "name": a.name,
             "disposed": disposed if a.status == AssetStatus.DISPOSED else "",
-            "section": a.org_unit.name, "manager": a.manager.full_name if a.manager else "—",
-            "tier": tiers.get(a.tier, a.tier), "levels": [lv.label if lv else "—" for lv in levels],
+            "section": units.get(a.org_unit_id, ""), "manager": managers.get(a.manager_id, "—"),
+            "tier": tiers.get(a.tier, a.tier), "levels": [levels.get(getattr(a, ax), "—") for ax in axes],
             "flag": "my_number" if a.has_my_number else "personal" if a.has_personal_info else "",
             "inventory": a.last_inventory_on.isoformat() if a.last_inventory_on else "—",
             "select": select % {"number": a.number},
@@ -81,7 +89,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     ctx = {
         "filter": fs,
         "page": page,
-        "rows": _register_rows(page),
+        "rows": _register_rows(page, fs),
         "sorts": _sort_headers(request),
         "can_add": may(request.user, "add", InformationAsset),
         "can_export": may(request.user, "export", InformationAsset),

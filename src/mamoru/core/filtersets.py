@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mamoru.core.choices import AuditAction, PersonKind, ScopeCategory, UnitKind
 from mamoru.core.models import AuditEntry, OrgUnit, Person, Role, RoleAssignment
+from mamoru.core.widgets import FastSelect
 
 
 class AnyYesNo(forms.NullBooleanSelect):
@@ -27,6 +28,30 @@ class IdFilter(df.NumberFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.HiddenInput)
         super().__init__(*args, **kwargs)
+
+
+def _choices_set_per_request() -> list[tuple[int, str]]:
+    return []  # a callable: the schema (drf-spectacular) then lists no enum for choices made per request
+
+
+class IdChoiceFilter(df.TypedChoiceFilter):
+    """A choice among rows the filterset reads once per request (``set_choices``), by id.
+
+    A ModelChoiceFilter queries its rows to render its options and once more to check a value; the
+    register's filter form had four of them. With the rows read by the filterset itself, one query
+    serves the options, the validation and the page's labels.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", _choices_set_per_request)
+        kwargs.setdefault("coerce", int)
+        kwargs.setdefault("empty_value", None)
+        kwargs.setdefault("widget", FastSelect)
+        super().__init__(*args, **kwargs)
+
+    def set_choices(self, choices: list[tuple[int, str]]) -> None:
+        self.extra["choices"] = [("", "---------"), *choices]
+        self.__dict__.pop("_field", None)
 
 
 def YesNoFilter(**kwargs: object) -> df.BooleanFilter:
