@@ -15,6 +15,14 @@ def _fast_passwords(settings: Any) -> None:
                                  "django.contrib.auth.hashers.Argon2PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Cached counts are keyed by the register's generation, which every test's rollback sets back.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def world(db: Any) -> Any:
     from tests.personas import build_world

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from mamoru.assets.counts import raise_generation
 from mamoru.core.text import normalize
 
 TABLE = "assets_informationasset"
@@ -109,6 +110,7 @@ def deferred_index(connection: Any) -> Iterator[_Deferred]:
         _copy_rows(cursor, f"INSERT INTO {FTS_TABLE} (rowid, search_grams) SELECT id, search_grams",
                    deferred.updated)
         cursor.execute(f"DELETE FROM {DEFERRED_FLAG}")  # noqa: S608
+    raise_generation(connection)  # its triggers waited too (migration 0007)
 
 
 def search(queryset: Any, value: str, bounded: bool = False) -> Any:

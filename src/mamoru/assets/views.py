@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from mamoru.assets import selectors, services
 from mamoru.assets.choices import AssetStatus, HandlingAspect, Tier
+from mamoru.assets.counts import cached_count
 from mamoru.assets.filtersets import InformationAssetFilterSet
 from mamoru.assets.forms import AssetForm, BulkEditForm, DisposeForm, HandlingRulesForm, SchemeSwitchForm
 from mamoru.assets.models import ClassificationLevel, ClassificationScheme, InformationAsset
@@ -85,7 +86,7 @@ def _register_rows(page: Any, fs: InformationAssetFilterSet) -> list[dict[str, A
 @login_required
 def asset_list(request: HttpRequest) -> HttpResponse:
     fs = InformationAssetFilterSet(request.GET, queryset=selectors.asset_page(request.user), user=request.user)
-    page = paginate(request, fs.qs)
+    page = paginate(request, fs.qs, count=cached_count)
     ctx = {
         "filter": fs,
         "page": page,

@@ -51,8 +51,12 @@ def run_step(request: HttpRequest, step: Callable[[], Any], success: Any) -> Any
     return result
 
 
-def paginate(request: HttpRequest, qs: Any) -> Any:
-    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+def paginate(request: HttpRequest, qs: Any, count: Callable[[Any], int] | None = None) -> Any:
+    """The requested page of ``qs``; ``count`` counts the rows instead of ``qs.count()`` (e.g. from a cache)."""
+    paginator = Paginator(qs, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count(qs)  # replaces the paginator's cached property
+    return paginator.get_page(request.GET.get("page"))
 
 
 @login_required

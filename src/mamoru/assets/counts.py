@@ -1,0 +1,53 @@
+"""The register page's row count, cached per register generation and query.
+
+Counting 100,000 rows took PostgreSQL 10-17 ms per page, a third of the page, to repeat a number that
+changes only when the register does. The count is kept in the process's cache under the register's
+generation (raised by triggers on every write that can change a count: migration 0007) and the exact SQL
+of the query, which carries the user's scope and filters. A write raises the generation in its own
+transaction, so a page that sees the new rows also sees the new generation and counts afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connections
+
+GENERATION = "assets_register_generation"
+TIMEOUT = 300  # seconds: an entry outlives no more than this (e.g. a database restored from a backup)
+
+
+def generation(alias: str) -> int | None:
+    """The register's generation number; None where the database has no generation table."""
+    connection = connections[alias]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {GENERATION} WHERE id = 1")  # noqa: S608 - a constant identifier
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def cached_count(queryset: Any) -> int:
+    """``queryset.count()``, from the cache when the register has not changed since it was counted."""
+    alias = queryset.db
+    number = generation(alias)
+    if number is None:
+        return int(queryset.count())
+    sql, params = queryset.order_by().query.sql_with_params()
+    digest = hashlib.sha256(f"{alias}\x00{number}\x00{sql}\x00{params!r}".encode()).hexdigest()
+    key = f"mamoru:assets:count:{digest}"
+    count = cache.get(key)
+    if count is None:
+        count = int(queryset.count())
+        cache.set(key, count, TIMEOUT)
+    return int(count)
+
+
+def raise_generation(connection: Any) -> None:
+    """Raise the generation by hand: after a bulk write with the triggers deferred (assets/search.py)."""
+    if connection.vendor in ("postgresql", "sqlite"):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {GENERATION} SET value = value + 1 WHERE id = 1")  # noqa: S608
