@@ -32,17 +32,17 @@ def asset_page(user: Any) -> QuerySet[InformationAsset]:
 
 def manager_names(ids: set[int]) -> dict[int, str]:
     """Names of the managers of rows the user already sees (what select_related would have shown)."""
-    return dict(Person.objects.filter(pk__in=ids).values_list("pk", "full_name")) if ids else {}
+    return dict(Person.objects.filter(pk__in=ids).order_by().values_list("pk", "full_name")) if ids else {}
 
 
 def unit_names(ids: set[int]) -> dict[int, str]:
     """Names of sections outside the filter's choices (an asset in a unit the user cannot list)."""
-    return dict(OrgUnit.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    return dict(OrgUnit.objects.filter(pk__in=ids).order_by().values_list("pk", "name")) if ids else {}
 
 
 def level_labels(ids: set[int]) -> dict[int, str]:
     """Labels of levels outside the active scheme's choices (none, unless a switch is under way)."""
-    return dict(ClassificationLevel.objects.filter(pk__in=ids).values_list("pk", "label")) if ids else {}
+    return dict(ClassificationLevel.objects.filter(pk__in=ids).order_by().values_list("pk", "label")) if ids else {}
 
 
 @dataclass
