@@ -2,6 +2,7 @@
 
 ``mamoru init [--demo]``, ``serve``, ``createadmin``, ``token create|revoke|list``, ``check``,
 ``audit verify``, ``assets …``, ``policy export|remind`` map to the project's management commands;
+``mamoru netcheck verify|packet`` runs the segmentation verifier without Django;
 ``mamoru manage …`` is Django's manage.py.
 """
 
@@ -30,9 +31,13 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args or args[0] in {"-h", "--help", "help"}:
         print(__doc__.strip())
-        print("\ncommands: " + ", ".join([*COMMANDS, "manage"]))
+        print("\ncommands: " + ", ".join([*COMMANDS, "netcheck", "manage"]))
         return
     verb, rest = args[0], args[1:]
+    if verb == "netcheck":  # the pure engine: no settings, no database
+        from mamoru.netcheck.cli import main as netcheck
+
+        sys.exit(netcheck(rest))
     if verb == "manage":
         execute_from_command_line(["mamoru manage", *rest])
         return

@@ -1,0 +1,16 @@
+"""Fixtures for the netcheck engine tests: the shared firewall corpus, read by path (never copied)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "firewall"
+
+
+@pytest.fixture
+def firewall_corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"../shared not available: {CORPUS} is missing, the real-world ruleset corpus cannot be read")
+    return CORPUS
