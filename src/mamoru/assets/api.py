@@ -31,6 +31,7 @@ from mamoru.assets.services import asset_number_next
 from mamoru.core import audit, roles
 from mamoru.core.access import may, user_municipality_ids
 from mamoru.core.choices import AuditEvent
+from mamoru.core.filtersets import IdFilter
 from mamoru.core.models import OrgUnit
 
 TIMESTAMPS = ("created_at", "updated_at")
@@ -122,7 +123,7 @@ class ClassificationLevelSerializer(serializers.ModelSerializer):
 
 
 class ClassificationLevelFilterSet(df.FilterSet):
-    scheme = df.NumberFilter(field_name="scheme_id", label="scheme id")
+    scheme = IdFilter(field_name="scheme_id", label="scheme id")
     axis = df.ChoiceFilter(choices=Axis.choices)
     active = df.BooleanFilter(field_name="scheme__is_active", label="of the active scheme")
 

@@ -23,10 +23,15 @@ class AnyYesNo(forms.NullBooleanSelect):
 
 
 class IdFilter(df.NumberFilter):
-    """A filter by the id of a related row, set by links (e.g. a unit's people); kept as a hidden field."""
+    """A filter by the id of a related row, set by links (e.g. a unit's people); kept as a hidden field.
+    Only whole numbers within the database's id range pass (a float such as -7e253 overflowed the query)."""
+
+    field_class = forms.IntegerField
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
 
 
