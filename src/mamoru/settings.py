@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "mamoru.compliance",
     "mamoru.assets",
     "mamoru.policy",
+    "mamoru.network",
 ]
 
 MIDDLEWARE = [

@@ -345,3 +345,66 @@ ROUTES.update({
     "policy:review_list": Route(CITY_MEMBERS, kwargs=basic_policy),
     "policy:review_create": Route(POLICY_EDITORS, kwargs=basic_policy),
 })
+
+
+# --- the network inventory and segmentation verifier (issue 5). The demo network of テスト市 (the netcheck
+# example inventory, two firewalls with rulesets, systems and terminals, one verification run); made on first use.
+def _network_world(w: Any) -> Any:
+    if not hasattr(w, "network_loaded"):
+        from mamoru.network.demo import load_demo_network
+
+        load_demo_network(w.units["city"])
+        w.network_loaded = True
+    return w
+
+
+def _network(attr: str, model: str, **lookup: Any) -> Callable[[Any], dict[str, Any]]:
+    def kwargs(w: Any) -> dict[str, Any]:
+        from django.apps import apps
+
+        _network_world(w)
+        found = apps.get_model("network", model).objects.filter(**lookup).order_by("pk").first()
+        return {"pk": found.pk}
+
+    return kwargs
+
+
+def _network_none(w: Any) -> dict[str, Any]:
+    _network_world(w)
+    return {}
+
+
+NETWORK_READERS = frozenset({"ciso", "chief", "auditor"})  # oversight roles on the city itself
+NETWORK_CITY_READERS = NETWORK_READERS | {"other_ciso"}  # their own city's pages (other_ciso: an empty one)
+NETWORK_EDITORS = frozenset({"ciso", "chief"})
+SECTION_EDITORS = frozenset({"ciso", "chief", "dept_head_a", "manager_a", "sysadmin_a"})
+
+ROUTES.update({
+    "network:overview": Route(NETWORK_CITY_READERS, kwargs=_network_none),
+    "network:profile_edit": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:zone_create": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:zone_edit": Route(NETWORK_EDITORS, kwargs=_network("zone", "Zone", code="lgwan")),
+    "network:gateway_create": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:gateway_edit": Route(NETWORK_EDITORS, kwargs=_network("gateway", "Gateway", name="mail-relay")),
+    "network:flow_create": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:flow_edit": Route(NETWORK_EDITORS, kwargs=_network("flow", "DeclaredFlow", name="eltax")),
+    "network:firewall_create": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:firewall_detail": Route(NETWORK_READERS, kwargs=_network("fw", "Firewall", name="fw-core")),
+    "network:firewall_edit": Route(NETWORK_EDITORS, kwargs=_network("fw", "Firewall", name="fw-core")),
+    "network:firewall_upload": Route(NETWORK_EDITORS, kwargs=_network("fw", "Firewall", name="fw-core"),
+                                     **POST_302),
+    "network:ruleset_download": Route(NETWORK_READERS, kwargs=_network("ruleset", "Ruleset")),
+    "network:run_list": Route(NETWORK_CITY_READERS, kwargs=_network_none),
+    "network:run_start": Route(ORG_ADMIN, kwargs=_network_none, **POST_302),
+    "network:run_detail": Route(NETWORK_READERS, kwargs=_network("run", "VerificationRun")),
+    "network:run_pdf": Route(NETWORK_READERS, kwargs=_network("run", "VerificationRun")),
+    "network:inventory_export": Route(NETWORK_CITY_READERS, kwargs=_network_none),
+    "network:inventory_import": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:system_list": Route(ALL, kwargs=_network_none),
+    "network:system_create": Route(SECTION_EDITORS | {"other_ciso"}, kwargs=_network_none),
+    "network:system_edit": Route(SECTION_EDITORS, kwargs=_network("system", "InformationSystem",
+                                                                  org_unit__code="sec-a")),
+    "network:terminal_list": Route(ALL, kwargs=_network_none),
+    "network:terminal_create": Route(SECTION_EDITORS | {"other_ciso"}, kwargs=_network_none),
+    "network:terminal_edit": Route(SECTION_EDITORS, kwargs=_network("terminal", "Terminal", org_unit__code="sec-a")),
+})
