@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from mamoru.netcheck.analysis import Space, evaluate, outcomes, redundant_rules, shadowed_rules
+from mamoru.netcheck.analysis import Outcome, Space, evaluate, outcomes, prepare, redundant_rules, shadowed_rules
 from mamoru.netcheck.generate import INTERFACES, ZONES, generate_iptables, generate_ruleset, pair_chain
 from mamoru.netcheck.model import (
     ALL_ADDRESSES,
@@ -223,3 +223,58 @@ def test_generated_ruleset_is_deterministic_and_analysable() -> None:
     for o in found:
         assert evaluate(rs, o.example).rule is o.rule
     assert all(o.verdict is not Verdict.ACCEPT for o in outcomes(rs, space(ZONES[2].network, ZONES[0].network)))
+
+
+def _answers(found: list[Outcome]) -> list[tuple[Verdict, int | None, str, Packet]]:
+    return [(o.verdict, None if o.rule is None else id(o.rule), o.chain, o.example) for o in found]
+
+
+def test_prepared_analysis_answers_like_a_fresh_one() -> None:
+    """Queries with different excludes over one prepared ruleset answer like fresh analyses of equal rulesets."""
+    rs = generate_ruleset(600, seed=5)
+    a, b = ZONES[0], ZONES[3]
+    query = space(a.network, b.network, in_iface=frozenset({a.interface}), out_iface=frozenset({b.interface}))
+    excludes = [[], [space(a.network, "172.16.0.0/24")], [space("10.10.0.0/17", b.network, proto=TCP)]]
+    prepared = prepare(rs, INTERFACES)
+    for exclude in excludes:
+        cached = outcomes(rs, query, exclude=exclude, interfaces=INTERFACES)
+        explicit = outcomes(rs, query, exclude=exclude, interfaces=INTERFACES, prepared=prepared)
+        fresh_rs = generate_ruleset(600, seed=5)  # a new object: nothing cached for it yet
+        fresh = outcomes(fresh_rs, query, exclude=exclude, interfaces=INTERFACES)
+        assert _answers(cached) == _answers(explicit)
+        assert [(o.verdict, o.rule, o.chain, o.example) for o in cached] == [
+            (o.verdict, o.rule, o.chain, o.example) for o in fresh]  # rules compare equal across the two objects
+        for o in cached:
+            assert evaluate(rs, o.example).rule is o.rule
+    assert shadowed_rules(rs, interfaces=INTERFACES, prepared=prepared) == shadowed_rules(
+        generate_ruleset(600, seed=5), interfaces=INTERFACES)
+
+
+def test_prepared_analysis_is_not_reused_for_another_or_a_modified_ruleset() -> None:
+    drop = rule(A.DROP, dst="10.1.0.7")
+    accept = rule(A.ACCEPT)
+    rs = ruleset({"FORWARD": [drop, accept]})
+    query = space("10.0.0.0/24", "10.1.0.0/24")
+    prepared = prepare(rs)
+    assert [o.rule for o in outcomes(rs, query, prepared=prepared)] == [drop, accept]
+    other = ruleset({"FORWARD": [accept]})
+    assert [o.rule for o in outcomes(other, query, prepared=prepared)] == [accept]  # not the first ruleset's
+    rs.chains["FORWARD"].rules[0] = rule(A.DROP, dst="10.2.0.7")  # same size, another rule: the cache must notice
+    assert [o.rule for o in outcomes(rs, query)] == [accept]
+    assert [o.rule for o in outcomes(rs, query, prepared=prepared)] == [accept]
+    rs.chains["FORWARD"].policy = Verdict.REJECT
+    rs.chains["FORWARD"].rules[1:] = []
+    assert [(o.verdict, o.rule) for o in outcomes(rs, query)] == [(Verdict.REJECT, None)]
+    assert shadowed_rules(rs) == [] and redundant_rules(rs) == []
+
+
+def test_prepared_analysis_does_not_keep_the_ruleset_alive() -> None:
+    import gc
+    import weakref
+
+    rs = ruleset({"FORWARD": [rule(A.ACCEPT, dst="10.1.0.0/24")]})
+    outcomes(rs, space("10.0.0.0/24", "10.1.0.0/24"))
+    ref = weakref.ref(rs)
+    del rs
+    gc.collect()
+    assert ref() is None

@@ -27,6 +27,7 @@ an accepting rule or policy of one base chain accepts (again a box minus boxes) 
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import weakref
 from collections.abc import Iterable, Sequence
@@ -227,20 +228,27 @@ def evaluate(ruleset: Ruleset, packet: Packet) -> Decision:
     return last
 
 
+
 # ---------------------------------------------------------------------------------------------------------------
 # Boxes
 
 
-class Box:
-    """Seven sets (see IN .. DPORT) with their hulls flattened for fast tests."""
+_new = object.__new__
 
-    __slots__ = ("h", "multi", "s", "simple")
+
+class Box:
+    """Seven sets (see IN .. DPORT) with their hulls flattened for fast tests.
+
+    A *simple* box (every set one interval, the common case) is fully described by its hulls ``h``; its sets are
+    only built when asked for (``s``)."""
+
+    __slots__ = ("_s", "h", "multi", "simple")
 
     def __init__(self, sets: Sequence[IntervalSet]) -> None:
-        self.s: tuple[IntervalSet, ...] = tuple(sets)
+        self._s: tuple[IntervalSet, ...] | None = tuple(sets)
         h: list[int] = []
         multi: list[int] = []
-        for i, x in enumerate(self.s):
+        for i, x in enumerate(self._s):
             iv = x.intervals
             h.append(iv[0][0])
             h.append(iv[-1][1])
@@ -249,6 +257,25 @@ class Box:
         self.h: tuple[int, ...] = tuple(h)
         self.multi: tuple[int, ...] = tuple(multi)  # the dimensions whose set is not one interval
         self.simple = not multi  # every set is one interval: the hulls are the sets
+
+    @property
+    def s(self) -> tuple[IntervalSet, ...]:
+        sets = self._s
+        if sets is None:
+            h = self.h
+            sets = self._s = (_span(h[0], h[1]), _span(h[2], h[3]), _span(h[4], h[5]), _span(h[6], h[7]),
+                              _span(h[8], h[9]), _span(h[10], h[11]), _span(h[12], h[13]))
+        return sets
+
+
+def _hbox(h: tuple[int, ...]) -> Box:
+    """The simple box of hulls ``h`` (14 bounds, each low ≤ high)."""
+    box: Box = _new(Box)
+    box.h = h
+    box._s = None
+    box.multi = ()
+    box.simple = True
+    return box
 
 
 def _span(lo: int, hi: int) -> IntervalSet:
@@ -260,16 +287,20 @@ def _span(lo: int, hi: int) -> IntervalSet:
 
 def _make(sets: Sequence[IntervalSet]) -> Box | None:
     """The box of ``sets``, or None when one of them is empty."""
+    simple = True
     for x in sets:
         if not x.intervals:
             return None
-    return Box(sets)
+        if len(x.intervals) != 1:
+            simple = False
+    if not simple:
+        return Box(sets)
+    (a, b), (c, d), (e, f), (g, h), (i, j), (k, m), (n, o) = (x.intervals[0] for x in sets)
+    return _hbox((a, b, c, d, e, f, g, h, i, j, k, m, n, o))
 
 
-def _hulls_meet(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    return not (a[7] < b[6] or b[7] < a[6] or a[5] < b[4] or b[5] < a[4] or a[13] < b[12] or b[13] < a[12]
-                or a[9] < b[8] or b[9] < a[8] or a[11] < b[10] or b[11] < a[10] or a[1] < b[0] or b[1] < a[0]
-                or a[3] < b[2] or b[3] < a[2])
+def _clip(intervals: tuple[tuple[int, int], ...], lo: int, hi: int) -> tuple[tuple[int, int], ...]:
+    return tuple((a if a > lo else lo, b if b < hi else hi) for a, b in intervals if a <= hi and b >= lo)
 
 
 def _meets(a: Box, b: Box) -> bool:
@@ -280,45 +311,87 @@ def _meets(a: Box, b: Box) -> bool:
         return False
     if a.simple and b.simple:
         return True
-    sa, sb = a.s, b.s
+    return _multi_meet(a, b) and _multi_meet(b, a)
+
+
+def _multi_meet(a: Box, b: Box) -> bool:
+    """Whether each multi-interval set of ``a`` meets the same dimension of ``b`` (whose hulls meet ``a``'s)."""
+    if a.simple:
+        return True
+    sa = a.s
+    bh, bmulti = b.h, b.multi
     for i in a.multi:
-        if not sa[i].intersects(sb[i]):
-            return False
-    for i in b.multi:  # noqa: SIM110 (a plain loop is faster than all() over a generator here)
-        if not sa[i].intersects(sb[i]):
-            return False
+        if i in bmulti:
+            if not sa[i].intersects(b.s[i]):
+                return False
+        else:
+            lo, hi = bh[2 * i], bh[2 * i + 1]
+            for x, y in sa[i].intervals:
+                if x <= hi and y >= lo:
+                    break
+            else:
+                return False
     return True
 
 
 def _intersect(a: Box, b: Box) -> Box | None:
-    if not _meets(a, b):
-        return None
     ah, bh = a.h, b.h
-    sa, sb = a.s, b.s
+    if (ah[7] < bh[6] or bh[7] < ah[6] or ah[5] < bh[4] or bh[5] < ah[4] or ah[13] < bh[12] or bh[13] < ah[12]
+            or ah[9] < bh[8] or bh[9] < ah[8] or ah[11] < bh[10] or bh[11] < ah[10] or ah[1] < bh[0]
+            or bh[1] < ah[0] or ah[3] < bh[2] or bh[3] < ah[2]):
+        return None
+    if a.simple and b.simple:
+        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 = ah
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13 = bh
+        return _hbox((a0 if a0 > b0 else b0, a1 if a1 < b1 else b1, a2 if a2 > b2 else b2, a3 if a3 < b3 else b3,
+                      a4 if a4 > b4 else b4, a5 if a5 < b5 else b5, a6 if a6 > b6 else b6, a7 if a7 < b7 else b7,
+                      a8 if a8 > b8 else b8, a9 if a9 < b9 else b9, a10 if a10 > b10 else b10,
+                      a11 if a11 < b11 else b11, a12 if a12 > b12 else b12, a13 if a13 < b13 else b13))
+    # Some dimension holds several intervals: clip them; the result is simple again when each dimension is.
+    h = [max(ah[i], bh[i]) if i % 2 == 0 else min(ah[i], bh[i]) for i in range(14)]
+    extra: dict[int, tuple[tuple[int, int], ...]] = {}
+    amulti, bmulti = a.multi, b.multi
+    for i in (*amulti, *bmulti):
+        if i in extra:
+            continue
+        if i in amulti and i in bmulti:
+            iv = a.s[i].intersection(b.s[i]).intervals
+        elif i in amulti:
+            iv = _clip(a.s[i].intervals, bh[2 * i], bh[2 * i + 1])
+        else:
+            iv = _clip(b.s[i].intervals, ah[2 * i], ah[2 * i + 1])
+        if not iv:
+            return None
+        h[2 * i], h[2 * i + 1] = iv[0][0], iv[-1][1]
+        if len(iv) > 1:
+            extra[i] = iv
+    if not extra:
+        return _hbox(tuple(h))
+    box: Box = _new(Box)
+    box.h = tuple(h)
+    box.multi = tuple(sorted(extra))
+    box.simple = False
     sets: list[IntervalSet] = []
     for i in range(7):
-        x, y = sa[i], sb[i]
-        if len(x.intervals) == 1 and len(y.intervals) == 1:
-            lo, hi = 2 * i, 2 * i + 1
-            if bh[lo] <= ah[lo] and ah[hi] <= bh[hi]:
-                sets.append(x)
-            elif ah[lo] <= bh[lo] and bh[hi] <= ah[hi]:
-                sets.append(y)
-            else:
-                sets.append(_span(max(ah[lo], bh[lo]), min(ah[hi], bh[hi])))
+        if i in extra:
+            x = IntervalSet.__new__(IntervalSet)
+            x.intervals = extra[i]
+            x._hash = None
+            sets.append(x)
         else:
-            z = x.intersection(y)
-            if not z:
-                return None
-            sets.append(z)
-    return Box(sets)
+            sets.append(_span(h[2 * i], h[2 * i + 1]))
+    box._s = tuple(sets)
+    return box
 
 
 def _subset(a: Box, b: Box) -> bool:
     if a.simple and b.simple:
         ah, bh = a.h, b.h
-        return all(bh[2 * i] <= ah[2 * i] and ah[2 * i + 1] <= bh[2 * i + 1] for i in range(7))
-    return all(a.s[i].issubset(b.s[i]) for i in _MEET_ORDER)
+        return (bh[0] <= ah[0] and ah[1] <= bh[1] and bh[2] <= ah[2] and ah[3] <= bh[3] and bh[4] <= ah[4]
+                and ah[5] <= bh[5] and bh[6] <= ah[6] and ah[7] <= bh[7] and bh[8] <= ah[8] and ah[9] <= bh[9]
+                and bh[10] <= ah[10] and ah[11] <= bh[11] and bh[12] <= ah[12] and ah[13] <= bh[13])
+    sa, sb = a.s, b.s
+    return all(sa[i].issubset(sb[i]) for i in _MEET_ORDER)
 
 
 def _contains(box: Box, p: Point) -> bool:
@@ -330,7 +403,7 @@ def _contains(box: Box, p: Point) -> bool:
     if box.simple:
         return True
     s = box.s
-    for i in _MEET_ORDER:  # noqa: SIM110
+    for i in box.multi:  # noqa: SIM110 (the hulls already hold the point: only multi-interval sets can miss it)
         if p[i] not in s[i]:
             return False
     return True
@@ -341,14 +414,38 @@ def _minus(a: Box, b: Box) -> list[Box]:
     if not _meets(a, b):
         return [a]
     pieces: list[Box] = []
-    rest = list(a.s)
+    if a.simple and b.simple:
+        bh = b.h
+        rest = list(a.h)
+        for d in _SPLIT_ORDER:
+            lo, hi, blo, bhi = rest[2 * d], rest[2 * d + 1], bh[2 * d], bh[2 * d + 1]
+            left, right = lo < blo, bhi < hi
+            if left or right:
+                if left and right:
+                    sets = [_span(rest[2 * i], rest[2 * i + 1]) for i in range(7)]
+                    sets[d] = IntervalSet(((lo, blo - 1), (bhi + 1, hi)))
+                    pieces.append(Box(sets))
+                else:
+                    piece = list(rest)
+                    if left:
+                        piece[2 * d + 1] = blo - 1
+                    else:
+                        piece[2 * d] = bhi + 1
+                    pieces.append(_hbox(tuple(piece)))
+                if left:
+                    rest[2 * d] = blo
+                if right:
+                    rest[2 * d + 1] = bhi
+        return pieces
+    rest_sets = list(a.s)
+    bs = b.s
     for d in _SPLIT_ORDER:
-        outside = rest[d].difference(b.s[d])
+        outside = rest_sets[d].difference(bs[d])
         if outside:
-            piece = list(rest)
-            piece[d] = outside
-            pieces.append(Box(piece))
-        rest[d] = rest[d].intersection(b.s[d])
+            piece_sets = list(rest_sets)
+            piece_sets[d] = outside
+            pieces.append(Box(piece_sets))
+        rest_sets[d] = rest_sets[d].intersection(bs[d])
     return pieces
 
 
@@ -376,9 +473,9 @@ def _pick_address(s: IntervalSet) -> int:
     """A host-looking address of ``s``: unicast, last octet 2-254 when possible, the lowest such."""
     found = _ADDRESS_PICKS.get(s.intervals)
     if found is None:
-        found = _ADDRESS_PICKS[s.intervals] = _pick_address_uncached(s)
         if len(_ADDRESS_PICKS) > 100_000:
             _ADDRESS_PICKS.clear()
+        found = _ADDRESS_PICKS[s.intervals] = _pick_address_uncached(s)
     return found
 
 
@@ -404,6 +501,25 @@ def _pick_address_uncached(s: IntervalSet) -> int:
 
 
 def _pick(box: Box) -> Point:
+    if box.simple:
+        h = box.h
+        plo, phi = h[8], h[9]
+        p = 6 if plo <= 6 <= phi else 17 if plo <= 17 <= phi else (plo if plo >= 1 else 1) if phi >= 1 else plo
+        slo, shi = h[10], h[11]
+        sport = (40000 if slo <= 40000 <= shi else (slo if slo >= 1024 else 1024) if shi >= 1024
+                 else (slo if slo >= 1 else 1) if shi >= 1 else slo)
+        dlo, dhi = h[12], h[13]
+        dport = (dlo if dlo >= 1 else 1) if dhi >= 1 else dlo
+        picks = _ADDRESS_PICKS
+        key = ((h[4], h[5]),)
+        src = picks.get(key)
+        if src is None:
+            src = _pick_address(_span(h[4], h[5]))
+        key = ((h[6], h[7]),)
+        dst = picks.get(key)
+        if dst is None:
+            dst = _pick_address(_span(h[6], h[7]))
+        return (h[0], h[2], src, dst, p, sport, dport)
     s = box.s
     proto = s[PROTO]
     p = 6 if 6 in proto else 17 if 17 in proto else _pick_port(proto, None, 1)
@@ -430,6 +546,15 @@ def _find(box: Box, blockers: list[Box]) -> Point | None:
         for piece in reversed(pieces):
             stack.append((piece, [o for o in around if o is not hit and _meets(o, piece)]))
     return None
+
+
+def _find_first(box: Box, blockers: list[Box]) -> tuple[Point | None, bool]:
+    """:func:`_find`, and whether the point is the box's own first pick (no blocker holds it)."""
+    point = _pick(box)
+    for other in blockers:
+        if _contains(other, point):
+            return _find(box, blockers), False
+    return point, True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -537,11 +662,11 @@ def _interfaces(ruleset: Ruleset, listed: Iterable[str]) -> _Interfaces:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The inlined walk
+# The index of blocking boxes
 
 
 class _Entry:
-    """A box in the index: a terminal's (rewritten) piece, an exit, or an excluded box."""
+    """A box in the index: a terminal's (rewritten) piece or an exit."""
 
     __slots__ = ("box", "rule", "scope", "seq")
 
@@ -556,102 +681,215 @@ def _level(lo: int, hi: int) -> int:
     return ((lo ^ hi).bit_length() + 7) // 8 * 8
 
 
-_Sub = tuple[int, int, int]  # (in interface, out interface, destination port); -1 = not a single value
+_Grid = dict[tuple[int, int], dict[int, list[_Entry]]]
 
 
 class _Index:
-    """Boxes bucketed by their narrower address dimension (a grid per power-of-256 level), then by interface pair
-    and destination port when those are single values. A query returns a superset of the boxes meeting it."""
+    """Boxes grouped by their single inbound and outbound interface, then by their single destination port (-1: not
+    a single value), then bucketed by their narrower address dimension (a grid per power-of-256 level). A query
+    returns a superset of the boxes meeting it; a rule of one interface pair never looks at the boxes of another."""
 
     def __init__(self) -> None:
-        self.levels: dict[tuple[int, int], dict[int, dict[_Sub, list[_Entry]]]] = {}
+        self.groups: dict[tuple[int, int], dict[int, _Grid]] = {}
 
     def add(self, entry: _Entry) -> None:
         h = entry.box.h
+        pair = (h[0] if h[0] == h[1] else -1, h[2] if h[2] == h[3] else -1)
+        ports = self.groups.get(pair)
+        if ports is None:
+            ports = self.groups[pair] = {}
+        port = h[12] if h[12] == h[13] else -1
+        grids = ports.get(port)
+        if grids is None:
+            grids = ports[port] = {}
         ls, ld = _level(h[4], h[5]), _level(h[6], h[7])
-        grid, level, lo = (0, ls, h[4]) if ls < ld else (1, ld, h[6])
-        sub = (h[0] if h[0] == h[1] else -1, h[2] if h[2] == h[3] else -1, h[12] if h[12] == h[13] else -1)
-        grid_level = self.levels.get((grid, level))
-        if grid_level is None:
-            grid_level = self.levels[(grid, level)] = {}
-        bucket = grid_level.get(lo >> level)
+        key, lo = ((0, ls), h[4]) if ls < ld else ((1, ld), h[6])
+        grid = grids.get(key)
+        if grid is None:
+            grid = grids[key] = {}
+        bucket = grid.get(lo >> key[1])
         if bucket is None:
-            bucket = grid_level[lo >> level] = {}
-        found = bucket.get(sub)
-        if found is None:
-            bucket[sub] = [entry]
+            grid[lo >> key[1]] = [entry]
         else:
-            found.append(entry)
+            bucket.append(entry)
 
     def query(self, box: Box) -> list[_Entry]:
-        out: list[_Entry] = []
         h = box.h
         i0, i1, o0, o1, d0, d1 = h[0], h[1], h[2], h[3], h[12], h[13]
-        for (grid, level), keys in self.levels.items():
-            lo, hi = (h[4], h[5]) if grid == 0 else (h[6], h[7])
-            a, b = lo >> level, hi >> level
-            if a == b:
-                bucket = keys.get(a)
-                buckets = [bucket] if bucket else []
-            elif b - a < len(keys):
-                buckets = [k for k in (keys.get(key) for key in range(a, b + 1)) if k]
+        groups = self.groups
+        if i0 == i1 and o0 == o1:
+            get = groups.get
+            pairs = [g for g in (get((i0, o0)), get((i0, -1)), get((-1, o0)), get((-1, -1))) if g]
+        else:
+            pairs = [g for (i, o), g in groups.items() if (i == -1 or i0 <= i <= i1) and (o == -1 or o0 <= o <= o1)]
+        out: list[_Entry] = []
+        for ports in pairs:
+            if d0 == d1:
+                found = ports.get(d0)
+                selected = [found] if found else []
+                found = ports.get(-1)
+                if found:
+                    selected.append(found)
             else:
-                buckets = [k for key, k in keys.items() if a <= key <= b]
-            for bucket in buckets:
-                for (i, o, d), found in bucket.items():
-                    if ((i == -1 or i0 <= i <= i1) and (o == -1 or o0 <= o <= o1)
-                            and (d == -1 or d0 <= d <= d1)):
-                        out.extend(found)
+                selected = [g for d, g in ports.items() if d == -1 or d0 <= d <= d1]
+            for grids in selected:
+                for (dim, level), grid in grids.items():
+                    if dim == 0:
+                        a, b = h[4] >> level, h[5] >> level
+                    else:
+                        a, b = h[6] >> level, h[7] >> level
+                    if a == b:
+                        bucket = grid.get(a)
+                        if bucket:
+                            out += bucket
+                    elif b - a < len(grid) and b - a < 4096:
+                        bucket_of = grid.get
+                        for key in range(a, b + 1):
+                            bucket = bucket_of(key)
+                            if bucket:
+                                out += bucket
+                    else:
+                        for key, bucket in grid.items():
+                            if a <= key <= b:
+                                out += bucket
         return out
 
 
-@dataclass
-class _Instance:
-    """One instance of the inlined sequence, kept for the redundancy check."""
-
-    seq: int
-    terminal: bool  # else an exit
-    rule: Rule | None
-    verdict: Verdict | None
-    box: Box
-    scopes: tuple[int, ...]
-    scope: int = -1  # for an exit: the scope it leaves
-    blockers: tuple[Box, ...] = ()
-    live: bool = False
-
-
-_BOX_CACHE: dict[int, tuple[weakref.ref[Ruleset], tuple[int, ...], tuple[str, ...], dict[int, Box | None]]] = {}
-
-
-def _rule_boxes(ruleset: Ruleset, ifs: _Interfaces) -> dict[int, Box | None]:
-    """The per-rule box cache of ``ruleset`` (kept across calls while the ruleset and its chain sizes stay)."""
-    fingerprint = (len(ruleset.forward), *(len(c.rules) for c in ruleset.chains.values()))
-    names = tuple(ifs.names)
-    cached = _BOX_CACHE.get(id(ruleset))
-    if cached is not None and cached[0]() is ruleset and cached[1] == fingerprint and cached[2] == names:
-        return cached[3]
-    for key in [k for k, v in _BOX_CACHE.items() if v[0]() is None]:
-        del _BOX_CACHE[key]
-    boxes: dict[int, Box | None] = {}
-    _BOX_CACHE[id(ruleset)] = (weakref.ref(ruleset), fingerprint, names, boxes)
-    return boxes
+def _meeting(entries: list[_Entry], box: Box, open_scopes: set[int] | tuple[int, ...] | None = None,
+             limit: int | None = None) -> list[_Entry]:
+    """The entries meeting ``box`` (and, when given, of an open scope and added before ``limit``)."""
+    h = box.h
+    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13 = h
+    out: list[_Entry] = []
+    simple = box.simple
+    for e in entries:
+        if limit is not None and e.seq >= limit:
+            continue
+        if open_scopes is not None and e.scope >= 0 and e.scope not in open_scopes:
+            continue
+        b = e.box
+        eh = b.h
+        if (eh[7] < h6 or h7 < eh[6] or eh[5] < h4 or h5 < eh[4] or eh[13] < h12 or h13 < eh[12]
+                or eh[9] < h8 or h9 < eh[8] or eh[11] < h10 or h11 < eh[10] or eh[1] < h0
+                or h1 < eh[0] or eh[3] < h2 or h3 < eh[2]):
+            continue
+        if (simple and b.simple) or _meets(b, box):
+            out.append(e)
+    return out
 
 
-class _Analysis:
-    """State shared by the passes of one call."""
+def _meeting_boxes(boxes: list[Box], box: Box) -> list[Box]:
+    """The boxes of ``boxes`` meeting ``box``."""
+    h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13 = box.h
+    simple = box.simple
+    out: list[Box] = []
+    for b in boxes:
+        eh = b.h
+        if (eh[7] < h6 or h7 < eh[6] or eh[5] < h4 or h5 < eh[4] or eh[13] < h12 or h13 < eh[12]
+                or eh[9] < h8 or h9 < eh[8] or eh[11] < h10 or h11 < eh[10] or eh[1] < h0
+                or h1 < eh[0] or eh[3] < h2 or h3 < eh[2]):
+            continue
+        if (simple and b.simple) or _meets(b, box):
+            out.append(b)
+    return out
 
-    def __init__(self, ruleset: Ruleset, ifs: _Interfaces, *, collect: bool = False, probe: bool = False,
-                 record: bool = False) -> None:
-        self.ruleset = ruleset
+
+# ---------------------------------------------------------------------------------------------------------------
+# The prepared universe pass
+
+
+_TERMINAL, _EXIT, _JUMP = 0, 1, 2
+_LIST_LIMIT = 256  # a node keeps its blocking boxes in a list up to this many; beyond, they come from the index
+_POLICY_RANK = 1 << 62
+
+
+class _Node:
+    """One place of the inlined sequence of a base chain, as the universe pass found it: a terminal, an exit or a
+    jump (whose target chain is inlined in ``children``). ``blockers`` are the boxes blocking it (None: too many,
+    see :meth:`Prepared._blockers`), ``point`` a universe witness of class ``cls``, ``first`` whether that witness
+    is the first pick of its part (then it is also the first pick of any smaller query that holds it)."""
+
+    __slots__ = ("blockers", "box", "chain", "children", "cls", "first", "kind", "limit", "live", "point",
+                 "reasons", "rule", "scope", "scopes", "verdict")
+
+    def __init__(self, kind: int, rule: Rule | None, chain: str, verdict: Verdict | None, reasons: tuple[str, ...],
+                 box: Box, region: _Region, limit: int, scopes: tuple[int, ...], scope: int = -1) -> None:
+        self.kind = kind
+        self.rule = rule
+        self.chain = chain
+        self.verdict = verdict
+        self.reasons = reasons
+        self.box = box
+        self.point, self.first, self.cls, entries, _parts = region
+        self.live = self.point is not None
+        self.blockers: list[Box] | None = [e.box for e in entries] if len(entries) <= _LIST_LIMIT else None
+        self.limit = limit  # index entries with a smaller seq were added before this place
+        self.scopes = scopes  # the scopes open here
+        self.scope = scope  # an exit: the scope it leaves
+        self.children: list[_Item] = []
+
+
+_Item = tuple[int | None, _Node | None]  # (id of the rule, for ranks; None for a policy), the live place or None
+_Region = tuple[Point | None, bool, int, list[_Entry], list[Box]]
+
+
+class _BaseState:
+    """The universe pass of one base chain: the inlined tree, the terminals and exits in order, the final index."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.items: list[_Item] = []
+        self.instances: list[_Node] = []
+        self.order: dict[int, int] = {}  # this base chain's own rule ranks
+        self.index = _Index()
+        self.instance_index: _Index | None = None
+
+
+def _fingerprint(ruleset: Ruleset) -> tuple[object, ...]:
+    return (tuple(ruleset.forward), ruleset.addresses,
+            tuple((name, chain.policy, tuple(map(id, chain.rules))) for name, chain in ruleset.chains.items()))
+
+
+class Prepared:
+    """The query-independent analysis of a ruleset for one list of interface names (see :func:`prepare`).
+
+    One universe pass per base chain inlines the jumps and finds, for every place of every rule, the earlier boxes
+    that block it (a rule's *blocking boxes* do not depend on the query), whether any packet reaches it, a witness,
+    and the shadowing facts. A query then only intersects each place with the query, subtracts the excluded boxes
+    and, unless the universe witness already lies in the query and outside the excludes, searches a witness among
+    the blocking boxes. Exact: a packet of the query reaches a place iff it reaches it in the universe.
+
+    Valid while the ruleset is not modified; :func:`outcomes` and friends check that (and prepare afresh if not).
+    """
+
+    def __init__(self, ruleset: Ruleset, ifs: _Interfaces) -> None:
+        self._ruleset = weakref.ref(ruleset)  # weak: the cache of prepared analyses must not keep rulesets alive
+        self.ruleset = ruleset  # dropped after the pass
         self.ifs = ifs
-        self.collect = collect  # collect outcomes (and chain accepted packets into the next base chain)
-        self.probe = probe  # note, per rule, whether any instance decides/reaches something (shadowing)
-        self.record = record  # keep the instance sequence (redundancy)
-        self.boxes = _rule_boxes(ruleset, ifs)
-        self.order: dict[int, int] = {}
-        self.outcomes: dict[object, tuple[tuple[int, int], Outcome]] = {}
+        self.names = tuple(ifs.names)
+        self.fingerprint = _fingerprint(ruleset)
+        self._keep = tuple(tuple(c.rules) for c in ruleset.chains.values())  # the ids above stay unique
+        self.boxes: dict[int, Box | None] = {}
+        self.universe_box = Box((ifs.full, ifs.full, ALL_ADDRESSES, ALL_ADDRESSES, ALL_PROTOCOLS, ALL_PORTS,
+                                 ALL_PORTS))
+        self.universe: list[tuple[int, Box]] = _split_classes(self.universe_box, ruleset.addresses)[0]
+        self.order: dict[int, int] = {}  # rule ranks across the base chains (shadowing)
         self.shadow: dict[int, tuple[Rule, bool, Rule | None, bool]] = {}  # rule -> (rule, live, coverer, same)
-        self.instances: list[_Instance] = []
+        self.bases: list[_BaseState] = []
+        enabled = gc.isenabled()
+        gc.disable()  # the pass allocates many long-lived objects: generational collections only cost time
+        try:
+            if self.universe:
+                for base in range(len(ruleset.forward)):
+                    self.bases.append(_Build(self, base).run())
+        finally:
+            if enabled:
+                gc.enable()
+        del self.ruleset
+
+    def valid_for(self, ruleset: Ruleset, names: Sequence[str]) -> bool:
+        return (self._ruleset() is ruleset and self.names == tuple(names)
+                and self.fingerprint == _fingerprint(ruleset))
 
     def rule_box(self, rule: Rule) -> Box | None:
         key = id(rule)
@@ -667,165 +905,281 @@ class _Analysis:
         self.boxes[key] = box
         return box
 
-    def rank(self, rule: Rule) -> int:
-        return self.order.setdefault(id(rule), len(self.order))
+    def note_shadow(self, rule: Rule, live: bool, cover: Rule | None) -> None:
+        key = id(rule)
+        previous = self.shadow.get(key)
+        if previous is None:
+            self.shadow[key] = (rule, live, cover, True)
+        else:
+            same = previous[3] and previous[2] is cover
+            self.shadow[key] = (rule, previous[1] or live, previous[2], same)
 
-    def note(self, base: int, key: object, rank: int, outcome: Outcome) -> None:
-        if key not in self.outcomes:
-            self.outcomes[key] = ((base, rank), outcome)
+    @staticmethod
+    def blockers(state: _BaseState, node: _Node, box: Box) -> list[Box]:
+        """The boxes blocking ``node`` that meet ``box`` (a part of the node's box)."""
+        if node.blockers is not None:
+            return _meeting_boxes(node.blockers, box)
+        return [e.box for e in _meeting(state.index.query(box), box, node.scopes, node.limit)]
 
     def packet(self, p: Point) -> Packet:
+        names = self.ifs.names
         return Packet(src=value_address(p[SRC]), dst=value_address(p[DST]), proto=p[PROTO], sport=p[SPORT],
-                      dport=p[DPORT], in_iface=self.ifs.names[p[IN]], out_iface=self.ifs.names[p[OUT]])
-
-    def run(self, base: int, queries: list[Box], blockers: Iterable[Box]) -> None:
-        _Pass(self, base, queries, blockers).run()
+                      dport=p[DPORT], in_iface=names[p[IN]], out_iface=names[p[OUT]])
 
 
-class _Pass:
-    """One base chain, inlined, for one query (a list of boxes) minus blocking boxes."""
+class _Build:
+    """The universe pass of one base chain (jumps inlined; see the module docstring)."""
 
-    def __init__(self, analysis: _Analysis, base: int, queries: list[Box], blockers: Iterable[Box]) -> None:
-        self.a = analysis
-        self.base = base
-        self.name = analysis.ruleset.forward[base]
-        self.last = base == len(analysis.ruleset.forward) - 1
-        self.queries = queries
-        self.index = _Index()
+    def __init__(self, prepared: Prepared, base: int) -> None:
+        self.p = prepared
+        self.name = prepared.ruleset.forward[base]
+        self.state = _BaseState(self.name)
+        self.index = self.state.index
         self.seq = 0
-        for box in blockers:
-            self.index.add(_Entry(-1, box, None, -1))
         self.open: set[int] = set()
         self.scopes: tuple[int, ...] = ()
         self.exits: list[_Entry] = []
         self.next_scope = 0
 
-    # -- region search
-    def region(self, box: Box) -> tuple[Point | None, list[_Entry], list[Box]]:
-        """A point of ``queries ∩ box`` reaching here, the blocking entries meeting ``box``, the query parts."""
-        parts = [q for q in (_intersect(q, box) for q in self.queries) if q is not None]
-        if not parts:
-            return None, [], []
-        if len(parts) == 1:
-            part = parts[0]
-            entries = [e for e in self.index.query(box)
-                       if (e.scope < 0 or e.scope in self.open) and _meets(e.box, part)]
-            return _find(part, [e.box for e in entries]), entries, parts
-        entries = [e for e in self.index.query(box) if (e.scope < 0 or e.scope in self.open) and _meets(e.box, box)]
-        for part in parts:
-            point = _find(part, [e.box for e in entries if _meets(e.box, part)])
-            if point is not None:
-                return point, entries, parts
-        return None, entries, parts
-
-    def run(self) -> None:
-        a = self.a
-        chain = a.ruleset.chains.get(self.name)
-        universe = Box((a.ifs.full, a.ifs.full, ALL_ADDRESSES, ALL_ADDRESSES, ALL_PROTOCOLS, ALL_PORTS, ALL_PORTS))
+    def run(self) -> _BaseState:
+        p = self.p
+        chain = p.ruleset.chains.get(self.name)
+        universe = p.universe_box
         if chain is None:
-            self.terminal(None, self.name, Verdict.UNKNOWN, (f"forward chain {self.name!r} is not defined",),
-                          universe, 1 << 62)
-            return
-        self.chain(chain, universe, (self.name,))
-        self.terminal(None, self.name, chain.policy or Verdict.ACCEPT, (), universe, 1 << 62)
+            node = self.terminal(None, self.name, Verdict.UNKNOWN, (f"forward chain {self.name!r} is not defined",),
+                                 universe)
+            self.state.items = [(None, node)]
+        else:
+            items = self.chain(chain, universe, (self.name,))
+            items.append((None, self.terminal(None, self.name, chain.policy or Verdict.ACCEPT, (), universe)))
+            self.state.items = items
+        return self.state
 
-    def chain(self, chain: Chain, path: Box, stack: tuple[str, ...]) -> None:
-        a = self.a
+    def region(self, box: Box) -> _Region:
+        """A universe point reaching ``box`` here (whether a first pick, its class), the blocking entries meeting
+        it, the universe parts of ``box``."""
+        parts: list[tuple[int, Box]] = []
+        for cls, q in self.p.universe:
+            part = _intersect(q, box)
+            if part is not None:
+                parts.append((cls, part))
+        if not parts:
+            return None, False, -1, [], []
+        if len(parts) == 1:
+            cls, part = parts[0]
+            entries = _meeting(self.index.query(part), part, self.open)
+            point, first = _find_first(part, [e.box for e in entries])
+            return point, first, cls, entries, [part]
+        entries = _meeting(self.index.query(box), box, self.open)
+        boxes = [e.box for e in entries]
+        for cls, part in parts:
+            point, first = _find_first(part, _meeting_boxes(boxes, part))
+            if point is not None:
+                return point, first, cls, entries, [q for _, q in parts]
+        return None, False, -1, entries, [q for _, q in parts]
+
+    def chain(self, chain: Chain, path: Box, stack: tuple[str, ...]) -> list[_Item]:
+        p = self.p
+        order, own = p.order, self.state.order
         scope = self.next_scope
         self.next_scope += 1
         self.open.add(scope)
         outer = self.scopes
         self.scopes = (*outer, scope)
         exits_before = len(self.exits)
+        items: list[_Item] = []
         for rule in chain.rules:
             kind = rule.action.kind
             if kind is ActionKind.CONTINUE:
                 continue
-            rank = a.rank(rule)
-            rbox = a.rule_box(rule)
+            rid = id(rule)
+            if rid not in order:
+                order[rid] = len(order)
+            if rid not in own:
+                own[rid] = len(own)
+            rbox = p.rule_box(rule)
             box = None if rbox is None else _intersect(path, rbox)
+            node: _Node | None = None
             if box is None:
-                if a.probe and rule.match.matches_new and kind is not ActionKind.RETURN:
-                    self.shadow(rule, None, False)
-                continue
-            if rule.unsupported or kind is ActionKind.UNKNOWN:
-                self.terminal(rule, chain.name, Verdict.UNKNOWN, _rule_reasons(rule), box, rank)
+                if rule.match.matches_new and kind is not ActionKind.RETURN:
+                    p.note_shadow(rule, False, None)
+            elif rule.unsupported or kind is ActionKind.UNKNOWN:
+                node = self.terminal(rule, chain.name, Verdict.UNKNOWN, _rule_reasons(rule), box)
             elif kind in (ActionKind.ACCEPT, ActionKind.DROP, ActionKind.REJECT):
-                self.terminal(rule, chain.name, TERMINAL_VERDICT[kind], (), box, rank)
+                node = self.terminal(rule, chain.name, TERMINAL_VERDICT[kind], (), box)
             elif kind is ActionKind.RETURN:
                 self.exit(rule, box, scope)
             else:
-                target = _jump_target(a.ruleset, rule, stack)
+                target = _jump_target(p.ruleset, rule, stack)
                 if isinstance(target, tuple):
-                    self.terminal(rule, chain.name, Verdict.UNKNOWN, target, box, rank)
-                    continue
-                point, entries, parts = self.region(box)
-                if a.probe:
-                    self.shadow(rule, point, point is None and self.coverer(entries, parts))
-                if point is None:
-                    continue
-                self.chain(target, box, (*stack, target.name))
-                if kind is ActionKind.GOTO:
-                    self.exit(rule, box, scope)
+                    node = self.terminal(rule, chain.name, Verdict.UNKNOWN, target, box)
+                else:
+                    region = self.region(box)
+                    live = region[0] is not None
+                    p.note_shadow(rule, live, None if live else _coverer(region[3], region[4]))
+                    if live:
+                        node = _Node(_JUMP, rule, chain.name, None, (), box, region, self.seq + 1, self.scopes)
+                        node.children = self.chain(target, box, (*stack, target.name))
+                        if kind is ActionKind.GOTO:
+                            self.exit(rule, box, scope)
+            items.append((rid, node))
         # close the scope: its exits stop blocking
         self.open.discard(scope)
         del self.exits[exits_before:]
         self.scopes = outer
-
-    def shadow(self, rule: Rule, point: Point | None, coverer: Rule | bool | None) -> None:
-        a = self.a
-        key = id(rule)
-        cover = coverer if isinstance(coverer, Rule) else None
-        previous = a.shadow.get(key)
-        if previous is None:
-            a.shadow[key] = (rule, point is not None, cover, True)
-        else:
-            same = previous[3] and previous[2] is cover
-            a.shadow[key] = (rule, previous[1] or point is not None, previous[2], same)
-
-    def coverer(self, entries: list[_Entry], parts: list[Box]) -> Rule | None:
-        for e in entries:
-            if e.rule is not None and all(_subset(p, e.box) for p in parts):
-                return e.rule
-        return None
+        return items
 
     def exit(self, rule: Rule, box: Box, scope: int) -> None:
-        point, _, _ = self.region(box)
+        region = self.region(box)
         self.seq += 1
-        if self.a.record:
-            self.a.instances.append(_Instance(self.seq, False, rule, None, box, self.scopes, scope,
-                                              live=point is not None))
-        if point is None:
-            return
-        entry = _Entry(self.seq, box, rule, scope)
-        self.index.add(entry)
-        self.exits.append(entry)
+        node = _Node(_EXIT, rule, "", None, (), box, region, self.seq, self.scopes, scope)
+        self.state.instances.append(node)
+        if node.live:
+            entry = _Entry(self.seq, box, rule, scope)
+            self.index.add(entry)
+            self.exits.append(entry)
 
-    def terminal(self, rule: Rule | None, chain: str, verdict: Verdict, reasons: tuple[str, ...], box: Box,
-                 rank: int) -> None:
-        a = self.a
-        point, entries, parts = self.region(box)
+    def terminal(self, rule: Rule | None, chain: str, verdict: Verdict, reasons: tuple[str, ...],
+                 box: Box) -> _Node | None:
+        region = self.region(box)
         self.seq += 1
-        if a.probe and rule is not None:
-            self.shadow(rule, point, point is None and self.coverer(entries, parts))
-        if a.record:
-            self.a.instances.append(_Instance(self.seq, True, rule, verdict, box, self.scopes,
-                                              blockers=tuple(e.box for e in entries), live=point is not None))
-        if point is None:
-            return
-        if a.collect:
-            key: object = id(rule) if rule is not None else ("policy", chain)
-            if verdict is Verdict.ACCEPT and not self.last:
-                a.run(self.base + 1, parts, (e.box for e in entries))
-            else:
-                a.note(self.base, key, rank, Outcome(verdict, rule, chain, a.packet(point), reasons))
-        # Later instances are blocked by this box minus the exits live here (see the module docstring).
+        live = region[0] is not None
+        if rule is not None:
+            self.p.note_shadow(rule, live, None if live else _coverer(region[3], region[4]))
+        node = _Node(_TERMINAL, rule, chain, verdict, reasons, box, region, self.seq, self.scopes)
+        self.state.instances.append(node)
+        if not live:
+            return None
+        # Later places are blocked by this box minus the exits live here (see the module docstring).
         pieces = [box]
         for ex in self.exits:
             if _meets(ex.box, box):
-                pieces = [q for p in pieces for q in _minus(p, ex.box)]
+                pieces = [q for piece in pieces for q in _minus(piece, ex.box)]
         for piece in pieces:
             self.index.add(_Entry(self.seq, piece, rule, -1))
+        return node
+
+
+def _coverer(entries: list[_Entry], parts: list[Box]) -> Rule | None:
+    """The earliest rule whose blocking entry alone covers every part."""
+    best: _Entry | None = None
+    for e in entries:
+        if e.rule is not None and (best is None or e.seq < best.seq) and all(_subset(q, e.box) for q in parts):
+            best = e
+    return None if best is None else best.rule
+
+
+class _Query:
+    """One :func:`outcomes` call over a prepared ruleset."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.p = prepared
+        self.order: dict[int, int] = {}
+        self.found: dict[object, tuple[tuple[int, int], Outcome]] = {}
+
+    def run(self, base: int, queries: list[tuple[int, Box]], excluded: list[Box]) -> None:
+        state = self.p.bases[base]
+        self.walk(base, state, state.items, queries, excluded)
+
+    def walk(self, base: int, state: _BaseState, items: list[_Item], queries: list[tuple[int, Box]],
+             excluded: list[Box]) -> None:
+        order = self.order
+        last = base == len(self.p.bases) - 1
+        blockers = self.p.blockers
+        for rid, node in items:
+            if rid is None:
+                rank = _POLICY_RANK
+            else:
+                rank = order.get(rid, -1)
+                if rank < 0:
+                    rank = order[rid] = len(order)
+            if node is None:
+                continue
+            point: Point | None = None
+            k = node.cls
+            if node.first:  # the universe witness, when the query holds it, is the query's own first pick
+                w = node.point
+                assert w is not None
+                for cls, q in queries:
+                    if cls == k:
+                        if _contains(q, w):
+                            point = w
+                            for e in excluded:
+                                if _contains(e, w):
+                                    point = None
+                                    break
+                        break
+            if point is None:
+                box = node.box
+                for cls, q in queries:
+                    if cls < k:  # no packet of an earlier class reaches this place at all
+                        continue
+                    part = _intersect(q, box)
+                    if part is None:
+                        continue
+                    point = _find(part, _meeting_boxes(excluded, part) + blockers(state, node, part))
+                    if point is not None:
+                        break
+                if point is None:
+                    continue
+            if node.kind == _JUMP:
+                self.walk(base, state, node.children, queries, excluded)
+            elif node.verdict is Verdict.ACCEPT and not last:
+                box = node.box
+                parts = [(cls, part) for cls, part in ((c, _intersect(q, box)) for c, q in queries)
+                         if part is not None]
+                self.run(base + 1, parts, _meeting_boxes(excluded, box) + blockers(state, node, box))
+            else:
+                rule = node.rule
+                key: object = id(rule) if rule is not None else ("policy", node.chain)
+                if key not in self.found:
+                    self.found[key] = ((base, rank), Outcome(node.verdict or Verdict.UNKNOWN, rule, node.chain,
+                                                             self.p.packet(point), node.reasons))
+
+
+# Prepared analyses per ruleset (a few interface lists each), kept while the ruleset lives.
+_PREPARED: dict[int, tuple[weakref.ref[Ruleset], list[Prepared]]] = {}
+_PREPARED_PER_RULESET = 4
+
+
+def _prepared(ruleset: Ruleset, ifs: _Interfaces, given: Prepared | None = None) -> Prepared:
+    names = ifs.names
+    if given is not None and given.valid_for(ruleset, names):
+        return given
+    cached = _PREPARED.get(id(ruleset))
+    if cached is not None and cached[0]() is ruleset:
+        fingerprint = _fingerprint(ruleset)
+        for found in cached[1]:
+            if found.names == tuple(names) and found.fingerprint == fingerprint:
+                return found
+    prepared = Prepared(ruleset, ifs)
+    _remember(ruleset, prepared)
+    return prepared
+
+
+def _remember(ruleset: Ruleset, prepared: Prepared) -> None:
+    for key in [k for k, v in _PREPARED.items() if v[0]() is None]:
+        del _PREPARED[key]
+    key = id(ruleset)
+    cached = _PREPARED.get(key)
+    if cached is None or cached[0]() is not ruleset:
+
+        def forget(ref: weakref.ref[Ruleset]) -> None:
+            found = _PREPARED.get(key)
+            if found is not None and found[0] is ref:
+                del _PREPARED[key]
+
+        cached = _PREPARED[key] = (weakref.ref(ruleset, forget), [])
+    kept = [p for p in cached[1] if p.names != prepared.names and p.fingerprint == prepared.fingerprint]
+    cached[1][:] = [*kept[-(_PREPARED_PER_RULESET - 1):], prepared]
+
+
+def prepare(ruleset: Ruleset, interfaces: Sequence[str] = ()) -> Prepared:
+    """The query-independent analysis of ``ruleset`` (see :class:`Prepared`), to pass as ``prepared=`` to
+    :func:`outcomes`, :func:`shadowed_rules` and :func:`redundant_rules` called with the same ``interfaces`` (and
+    queries whose interface names are among them). The functions also keep prepared analyses of the rulesets they
+    see, while those live and stay unmodified; an explicit one just makes that independent of the cache."""
+    return _prepared(ruleset, _interfaces(ruleset, interfaces))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -838,18 +1192,19 @@ def _space_box(space: Space, ifs: _Interfaces) -> Box | None:
                   space.src, space.dst, space.proto, space.sport, space.dport))
 
 
-def _split(box: Box, addresses: IntervalSet) -> tuple[list[Box], list[Box]]:
+def _split_classes(box: Box, addresses: IntervalSet) -> tuple[list[tuple[int, Box]], list[Box]]:
     """``box`` as real packets: same-family addresses, ports 0 for protocols without ports. Returns the parts the
-    ruleset filters (best first: IPv4, port protocols) and the parts of a family it does not filter."""
-    analysed: list[Box] = []
+    ruleset filters, each with its class (0 IPv4 with ports, 1 IPv4 without, 2 and 3 the same for IPv6; best first)
+    and the parts of a family the ruleset does not filter."""
+    analysed: list[tuple[int, Box]] = []
     unknown: list[Box] = []
-    for family in (IPV4_ADDRESSES, IPV6_ADDRESSES):
+    for number, family in enumerate((IPV4_ADDRESSES, IPV6_ADDRESSES)):
         b = box.s
         src, dst = b[SRC].intersection(family), b[DST].intersection(family)
         if not src or not dst:
             continue
-        for protos, ports in ((b[PROTO].intersection(PORT_PROTOCOLS), None),
-                              (b[PROTO].difference(PORT_PROTOCOLS), _ZERO)):
+        for kind, (protos, ports) in enumerate(((b[PROTO].intersection(PORT_PROTOCOLS), None),
+                                                (b[PROTO].difference(PORT_PROTOCOLS), _ZERO))):
             sport = b[SPORT] if ports is None else b[SPORT].intersection(ports)
             dport = b[DPORT] if ports is None else b[DPORT].intersection(ports)
             part = _make((b[IN], b[OUT], src, dst, protos, sport, dport))
@@ -858,15 +1213,15 @@ def _split(box: Box, addresses: IntervalSet) -> tuple[list[Box], list[Box]]:
             inside = _make((b[IN], b[OUT], src.intersection(addresses), dst.intersection(addresses), protos,
                             sport, dport))
             if inside is not None:
-                analysed.append(inside)
+                analysed.append((2 * number + kind, inside))
                 unknown.extend(_minus(part, inside))
             else:
                 unknown.append(part)
     return analysed, unknown
 
 
-def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (),
-             interfaces: Sequence[str] = ()) -> list[Outcome]:
+def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (), interfaces: Sequence[str] = (),
+             prepared: Prepared | None = None) -> list[Outcome]:
     """Every rule or chain policy deciding at least one new packet of ``query`` minus the ``exclude`` boxes, in
     rule order (policies after their chain's rules), each with an exact witness packet.
 
@@ -874,6 +1229,9 @@ def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (),
     Interfaces range over ``interfaces``, the names the query and the rules mention, and one made-up name per
     class of names the rules cannot tell apart. The part of the query the ruleset does not filter (another address
     family) is one UNKNOWN outcome with no rule and chain "".
+
+    ``prepared`` (from :func:`prepare`) is used when it fits the ruleset and the interface names; otherwise the
+    ruleset's cached preparation is used or made. Repeated queries on one ruleset share it.
     """
     extra = list(interfaces)
     for space in (query, *exclude):
@@ -884,59 +1242,64 @@ def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (),
     if qbox is None:
         return []
     excluded = [b for b in (_space_box(s, ifs) for s in exclude) if b is not None and _meets(b, qbox)]
-    analysed, foreign = _split(qbox, ruleset.addresses)
-    analysis = _Analysis(ruleset, ifs, collect=True)
+    analysed, foreign = _split_classes(qbox, ruleset.addresses)
     result: list[Outcome] = []
     if analysed:
         if ruleset.forward:
-            analysis.run(0, analysed, excluded)
+            prep = _prepared(ruleset, ifs, prepared)
+            ifs = prep.ifs
+            run = _Query(prep)
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                run.run(0, analysed, excluded)
+            finally:
+                if enabled:
+                    gc.enable()
+            result.extend(o for _, o in sorted(run.found.values(), key=lambda item: item[0]))
         else:
-            for part in analysed:
+            for _, part in analysed:
                 point = _find(part, [b for b in excluded if _meets(b, part)])
                 if point is not None:
-                    result.append(Outcome(Verdict.ACCEPT, None, "", analysis.packet(point)))
+                    result.append(Outcome(Verdict.ACCEPT, None, "", _packet(ifs, point)))
                     break
-    result.extend(o for _, o in sorted(analysis.outcomes.values(), key=lambda item: item[0]))
     for part in foreign:
         point = _find(part, [b for b in excluded if _meets(b, part)])
         if point is not None:
-            result.append(Outcome(Verdict.UNKNOWN, None, "", analysis.packet(point), (FAMILY_REASON,)))
+            result.append(Outcome(Verdict.UNKNOWN, None, "", _packet(ifs, point), (FAMILY_REASON,)))
             break
     return result
+
+
+def _packet(ifs: _Interfaces, p: Point) -> Packet:
+    return Packet(src=value_address(p[SRC]), dst=value_address(p[DST]), proto=p[PROTO], sport=p[SPORT],
+                  dport=p[DPORT], in_iface=ifs.names[p[IN]], out_iface=ifs.names[p[OUT]])
 
 
 _WARNED = (ActionKind.ACCEPT, ActionKind.DROP, ActionKind.REJECT, ActionKind.JUMP, ActionKind.GOTO)
 
 
-def _universe(ruleset: Ruleset, ifs: _Interfaces) -> list[Box]:
-    box = Box((ifs.full, ifs.full, ALL_ADDRESSES, ALL_ADDRESSES, ALL_PROTOCOLS, ALL_PORTS, ALL_PORTS))
-    return _split(box, ruleset.addresses)[0]
-
-
-def shadowed_rules(ruleset: Ruleset, *, interfaces: Sequence[str] = ()) -> list[tuple[Rule, Rule | None]]:
+def shadowed_rules(ruleset: Ruleset, *, interfaces: Sequence[str] = (),
+                   prepared: Prepared | None = None) -> list[tuple[Rule, Rule | None]]:
     """Rules on the forwarding path (accept, drop, reject, jump, goto) that no new packet reaching them meets.
 
     A rule is reported when it sits in a chain the forwarding path reaches and in none of its inlined places can a
-    packet reach it with its match satisfied. The second element is one earlier rule that alone covers it (in
+    packet reach it with its match satisfied. The second element is the earliest rule that alone covers it (in
     every place), else None (several rules together cover it, or the rule can never match there). Each base chain
     is analysed as if every packet entered it, so with several base chains a rule shadowed only by an earlier base
     chain is not reported. Rules that only match established traffic are not reported.
     """
-    ifs = _interfaces(ruleset, interfaces)
-    analysis = _Analysis(ruleset, ifs, probe=True)
-    queries = _universe(ruleset, ifs)
-    if queries:
-        for base in range(len(ruleset.forward)):
-            _Pass(analysis, base, queries, ()).run()
+    prep = _prepared(ruleset, _interfaces(ruleset, interfaces), prepared)
     out: list[tuple[int, Rule, Rule | None]] = []
-    for rule, live, cover, same in analysis.shadow.values():
+    for rule, live, cover, same in prep.shadow.values():
         if not live and rule.action.kind in _WARNED:
-            out.append((analysis.order.get(id(rule), 0), rule, cover if same else None))
+            out.append((prep.order.get(id(rule), 0), rule, cover if same else None))
     out.sort(key=lambda item: item[0])
     return [(rule, cover) for _, rule, cover in out]
 
 
-def redundant_rules(ruleset: Ruleset, *, interfaces: Sequence[str] = ()) -> list[tuple[Rule, Rule]]:
+def redundant_rules(ruleset: Ruleset, *, interfaces: Sequence[str] = (),
+                    prepared: Prepared | None = None) -> list[tuple[Rule, Rule]]:
     """Terminal rules whose removal would change no verdict, each with the later rule that would then decide.
 
     Definition (sound, not complete), per base chain with jumps inlined: a terminal (accept, drop, reject) rule
@@ -948,56 +1311,62 @@ def redundant_rules(ruleset: Ruleset, *, interfaces: Sequence[str] = ()) -> list
     Then every packet of E, without ``r``, reaches a rule of ``r``'s verdict. A rule with several inlined places is
     reported when this holds in each. Redundancy with a chain policy is not reported (no rule to name).
     """
-    ifs = _interfaces(ruleset, interfaces)
-    queries = _universe(ruleset, ifs)
+    prep = _prepared(ruleset, _interfaces(ruleset, interfaces), prepared)
+    queries = [box for _, box in prep.universe]
     found: dict[int, tuple[Rule, Rule | None]] = {}
     order: dict[int, int] = {}
-    for base in range(len(ruleset.forward) if queries else 0):
-        analysis = _Analysis(ruleset, ifs, record=True)
-        _Pass(analysis, base, queries, ()).run()
-        for rule_id, rank in analysis.order.items():
-            order.setdefault(rule_id, rank + base * (1 << 40))
-        instances = analysis.instances
-        index = _Index()
-        for position, inst in enumerate(instances):
-            index.add(_Entry(position, inst.box, inst.rule, -1))
-        for position, inst in enumerate(instances):
-            if (not inst.terminal or not inst.live or inst.rule is None
-                    or inst.verdict not in (Verdict.ACCEPT, Verdict.DROP, Verdict.REJECT)):
-                continue
-            partner = _redundant_with(inst, position, instances, index, queries)
-            key = id(inst.rule)
-            if key not in found:
-                found[key] = (inst.rule, partner)
-            elif partner is None:
-                found[key] = (inst.rule, None)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for base, state in enumerate(prep.bases):
+            for rule_id, rank in state.order.items():
+                order.setdefault(rule_id, rank + base * (1 << 40))
+            instances = state.instances
+            index = state.instance_index
+            if index is None:
+                index = state.instance_index = _Index()
+                for position, inst in enumerate(instances):
+                    index.add(_Entry(position, inst.box, inst.rule, -1))
+            for position, inst in enumerate(instances):
+                if (inst.kind != _TERMINAL or not inst.live or inst.rule is None
+                        or inst.verdict not in (Verdict.ACCEPT, Verdict.DROP, Verdict.REJECT)):
+                    continue
+                partner = _redundant_with(state, inst, position, instances, index, queries)
+                key = id(inst.rule)
+                if key not in found:
+                    found[key] = (inst.rule, partner)
+                elif partner is None:
+                    found[key] = (inst.rule, None)
+    finally:
+        if enabled:
+            gc.enable()
     out = sorted(((order.get(k, 0), r, j) for k, (r, j) in found.items() if j is not None), key=lambda t: t[0])
     return [(r, j) for _, r, j in out if j is not None]
 
 
-def _redundant_with(r: _Instance, position: int, instances: list[_Instance], index: _Index,
+def _redundant_with(state: _BaseState, r: _Node, position: int, instances: list[_Node], index: _Index,
                     queries: list[Box]) -> Rule | None:
     parts = [p for p in (_intersect(q, r.box) for q in queries) if p is not None]
 
     def meets_effective(box: Box) -> bool:
         for part in parts:
             inner = _intersect(part, box)
-            if inner is not None and _find(inner, [b for b in r.blockers if _meets(b, inner)]) is not None:
+            if inner is not None and _find(inner, Prepared.blockers(state, r, inner)) is not None:
                 return True
         return False
 
     def covers_effective(box: Box) -> bool:
         for part in parts:
             for piece in _minus(part, box):
-                if _find(piece, [b for b in r.blockers if _meets(b, piece)]) is not None:
+                if _find(piece, Prepared.blockers(state, r, piece)) is not None:
                     return False
         return True
 
     leaving: set[int] = set()
-    later = sorted(e.seq for e in index.query(r.box) if e.seq > position and _meets(e.box, r.box))
+    later = sorted(e.seq for e in _meeting(index.query(r.box), r.box) if e.seq > position)
     for k in later:
         other = instances[k]
-        if not other.terminal:
+        if other.kind != _TERMINAL:
             if other.scope not in leaving and meets_effective(other.box):
                 leaving.add(other.scope)
             continue

@@ -151,6 +151,7 @@ def _pairs(inventory: Inventory, firewall: Firewall) -> list[tuple[Zone, Zone, f
 def verify_firewall(inventory: Inventory, firewall: Firewall, report: Report) -> None:
     ruleset = load_ruleset(firewall)
     interfaces = list(firewall.interfaces)
+    prepared = analysis.prepare(ruleset, interfaces)  # one universe pass shared by every query below
     for item in ruleset.unsupported:
         report.unsupported.append(Finding("unsupported", firewall.name, None, None, item.origin, None, "",
                                           item.reason))
@@ -160,7 +161,7 @@ def verify_firewall(inventory: Inventory, firewall: Firewall, report: Report) ->
         rule = inventory.rule_for(a, b)
         base = Space(ins, outs, a.addresses, b.addresses, ALL_PROTOCOLS, ALL_PORTS, ALL_PORTS)
         accepting: list[str] = []
-        for outcome in analysis.outcomes(ruleset, base, interfaces=interfaces):
+        for outcome in analysis.outcomes(ruleset, base, interfaces=interfaces, prepared=prepared):
             if outcome.verdict == Verdict.ACCEPT:
                 accepting.append(_origin_text(outcome.rule, ruleset, outcome.chain))
         if accepting:
@@ -168,7 +169,8 @@ def verify_firewall(inventory: Inventory, firewall: Firewall, report: Report) ->
                                    "rules": accepting})
         if rule is not None and rule.allow != "any":
             exclude = allowed_spaces(inventory, rule, a, b, base)
-            for outcome in analysis.outcomes(ruleset, base, exclude=exclude, interfaces=interfaces):
+            for outcome in analysis.outcomes(ruleset, base, exclude=exclude, interfaces=interfaces,
+                                                 prepared=prepared):
                 origin = _origin(outcome.rule, ruleset, outcome.chain)
                 if outcome.verdict == Verdict.ACCEPT:
                     report.violations.append(Finding(
@@ -183,17 +185,17 @@ def verify_firewall(inventory: Inventory, firewall: Firewall, report: Report) ->
             spoofed = ruleset.addresses.difference(a.addresses)
             if spoofed:
                 space = Space(ins, outs, spoofed, b.addresses, ALL_PROTOCOLS, ALL_PORTS, ALL_PORTS)
-                for outcome in analysis.outcomes(ruleset, space, interfaces=interfaces):
+                for outcome in analysis.outcomes(ruleset, space, interfaces=interfaces, prepared=prepared):
                     if outcome.verdict == Verdict.ACCEPT:
                         report.warnings.append(Finding(
                             "spoofing", firewall.name, a.name, b.name, _origin(outcome.rule, ruleset, outcome.chain),
                             outcome.example, "6(3)",
                             f"packets arriving from {a.name} with a source address of another zone pass"))
-    for shadowed, cover in analysis.shadowed_rules(ruleset, interfaces=interfaces):
+    for shadowed, cover in analysis.shadowed_rules(ruleset, interfaces=interfaces, prepared=prepared):
         by = f" (by line {cover.origin.line})" if cover is not None else ""
         report.warnings.append(Finding("shadowed", firewall.name, None, None, shadowed.origin, None, "",
                                        f"this rule never decides a new packet: earlier rules cover it{by}"))
-    for redundant, later in analysis.redundant_rules(ruleset, interfaces=interfaces):
+    for redundant, later in analysis.redundant_rules(ruleset, interfaces=interfaces, prepared=prepared):
         report.warnings.append(Finding("redundant", firewall.name, None, None, redundant.origin, None, "",
                                        f"removing this rule changes nothing: line {later.origin.line} "
                                        f"decides the same"))
