@@ -52,7 +52,8 @@ def test_a_new_violating_ruleset_shows_in_the_next_run(network: Any) -> None:
     firewall = Firewall.objects.get(municipality=network.city, name="fw-core")
     text = "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n"  # everything passes
     with acting_as(user=network.user("chief")):
-        services.ruleset_upload(firewall=firewall, filename="open.rules", data=text.encode(), user=network.user("chief"))
+        services.ruleset_upload(firewall=firewall, filename="open.rules", data=text.encode(),
+                                user=network.user("chief"))
         run = services.verification_run(municipality=network.city, user=network.user("chief"))
     core = [v for v in run.report["violations"] if v["firewall"] == "fw-core"]
     assert {(v["from_zone"], v["to_zone"]) for v in core} >= {("mynumber", "lgwan"), ("lgwan", "internet")}

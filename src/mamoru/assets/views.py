@@ -10,8 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -49,7 +51,7 @@ def _sort_headers(request: HttpRequest) -> dict[str, dict[str, Any]]:
     for key, label in SORT_COLUMNS:
         state = "asc" if current == key else "desc" if current == f"-{key}" else ""
         value = f"-{key}" if state == "asc" else key
-        headers[key] = {"label": label, "state": state, "query": urlencode({**base, "sort": value})}
+        headers[key] = {"label": str(label), "state": state, "query": urlencode({**base, "sort": value})}
     return headers
 
 
@@ -87,14 +89,23 @@ def _register_rows(page: Any, fs: InformationAssetFilterSet) -> list[dict[str, A
 def asset_list(request: HttpRequest) -> HttpResponse:
     fs = InformationAssetFilterSet(request.GET, queryset=selectors.asset_page(request.user), user=request.user)
     page = paginate(request, fs.qs, count=cached_count)
+    can_change = may(request.user, "change", InformationAsset)
+    sorts = _sort_headers(request)
+    columns = [{"sort": sorts["number"]}, {"sort": sorts["name"]}, {"sort": sorts["org_unit_path"]},
+               {"label": _("manager")}, {"sort": sorts["tier"]}, {"sort": sorts["confidentiality_rank"]},
+               {"label": _("integrity")}, {"label": _("availability")}, {"label": _("flags")},
+               {"sort": sorts["last_inventory_on"]}]
+    table = render_to_string("assets/_register_table.html", {
+        "rows": _register_rows(page, fs), "columns": columns, "can_change": can_change,
+        "t": {"select": _("select"), "my_number": _("My Number"), "personal": _("Personal"),
+              "empty": _("No assets match.")}}, using="jinja2")
     ctx = {
         "filter": fs,
         "page": page,
-        "rows": _register_rows(page, fs),
-        "sorts": _sort_headers(request),
+        "table": mark_safe(table),  # noqa: S308 - rendered by Jinja2 with autoescaping
         "can_add": may(request.user, "add", InformationAsset),
         "can_export": may(request.user, "export", InformationAsset),
-        "can_change": may(request.user, "change", InformationAsset),
+        "can_change": can_change,
         "query": request.GET.urlencode(),
     }
     return render(request, "assets/asset_list.html", ctx)
