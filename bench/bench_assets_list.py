@@ -119,6 +119,7 @@ def main() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps a live database in
+            cur.execute("CHECKPOINT")  # and the bulk load's dirty pages written out, as they are by then
 
     from django.http import QueryDict
 

@@ -15,6 +15,7 @@ from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
 from mamoru.core.filtersets import IdChoiceFilter, IdFilter, YesNoFilter
 from mamoru.core.models import OrgUnit
+from mamoru.core.widgets import FastSelect
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
 
@@ -23,9 +24,9 @@ class InformationAssetFilterSet(df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search",
                       help_text=_("Register number, name or description; full/half width and kana are ignored."))
     org_unit = IdChoiceFilter(label=_("section (with sub-units)"), method="in_unit")
-    kind = df.ChoiceFilter(label=_("kind"), choices=AssetKind.choices)
-    tier = df.ChoiceFilter(label=_("tier"), choices=Tier.choices)
-    status = df.ChoiceFilter(label=_("status"), choices=AssetStatus.choices)
+    kind = df.ChoiceFilter(label=_("kind"), choices=AssetKind.choices, widget=FastSelect)
+    tier = df.ChoiceFilter(label=_("tier"), choices=Tier.choices, widget=FastSelect)
+    status = df.ChoiceFilter(label=_("status"), choices=AssetStatus.choices, widget=FastSelect)
     confidentiality = IdChoiceFilter(label=_("confidentiality"), field_name="confidentiality_id")
     integrity = IdChoiceFilter(label=_("integrity"), field_name="integrity_id")
     availability = IdChoiceFilter(label=_("availability"), field_name="availability_id")

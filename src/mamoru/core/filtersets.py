@@ -14,8 +14,8 @@ from mamoru.core.models import AuditEntry, OrgUnit, Person, Role, RoleAssignment
 from mamoru.core.widgets import FastSelect
 
 
-class AnyYesNo(forms.NullBooleanSelect):
-    """Yes/no filter whose empty choice reads "any" (Django's own says "unknown")."""
+class AnyYesNo(FastSelect, forms.NullBooleanSelect):
+    """Yes/no filter whose empty choice reads "any" (Django's own says "unknown"); rendered in Python."""
 
     def __init__(self, attrs: dict[str, str] | None = None) -> None:
         super().__init__(attrs)

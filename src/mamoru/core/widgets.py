@@ -22,7 +22,8 @@ class FastSelect(forms.Select):
                renderer: Any = None) -> SafeString:
         if self.allow_multiple_selected:
             return super().render(name, value, attrs, renderer)
-        selected = set(self.format_value(value))
+        formatted = self.format_value(value)
+        selected = {formatted} if isinstance(formatted, str) else set(formatted)  # NullBooleanSelect: one str
         parts = [format_html('<select name="{}"{}>', name, flatatt(self.build_attrs(self.attrs, attrs)))]
         done = False
         for option_value, label in self._iter_choices():
