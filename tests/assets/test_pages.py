@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -116,6 +117,7 @@ def test_list_query_count_does_not_grow_with_rows(register, login_as):
     client = login_as("ciso")
 
     def count() -> int:
+        cache.clear()  # the uncached page: its row count is counted
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(LIST).status_code == 200
         return len(ctx.captured_queries)
@@ -130,9 +132,10 @@ def test_list_query_count_does_not_grow_with_rows(register, login_as):
                                       availability=level(register, "availability", "1"))
 
     add(5)  # rows with a manager: the page then reads the managers' names (one query)
+    client.get(LIST)  # the first page of a session saves the session (IdleSessionMiddleware); later ones do not
     few = count()
     add(80)  # more than a page
-    assert count() == few <= 15
+    assert count() == few <= 12
     assert InformationAsset.objects.count() > 85
 
 

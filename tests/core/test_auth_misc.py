@@ -8,7 +8,9 @@ import importlib
 import pytest
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,6 +122,17 @@ def test_each_request_extends_an_idle_session(login_as, settings):
     expires = Session.objects.get(session_key=key).expire_date
     expected = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     assert abs((expires - expected).total_seconds()) < 60
+
+
+def test_an_active_session_is_not_written_on_every_page(login_as):
+    client = login_as("staff_a")
+    assert client.get("/").status_code == 200  # first page: the expiry is pushed forward
+    key = client.session.session_key
+    saved = Session.objects.get(session_key=key).expire_date
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/").status_code == 200
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith("UPDATE \"django_session\"")]
+    assert Session.objects.get(session_key=key).expire_date == saved
 
 
 def test_sign_out_is_post_only(login_as):

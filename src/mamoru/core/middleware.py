@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,30 @@ def client_ip(request: HttpRequest) -> str | None:
         if forwarded:
             return forwarded.split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
+
+
+SESSION_REFRESH_SECONDS = 60
+
+
+class IdleSessionMiddleware:
+    """Idle expiry without a database write (and, on PostgreSQL, a commit flushed to disk) on every page.
+
+    The session's age counts from the last request, to within a minute: a session last saved more than
+    SESSION_REFRESH_SECONDS ago is marked modified, so SessionMiddleware saves it with a new expiry and
+    sends the cookie again. Sits right after SessionMiddleware, whose response step then runs after this one.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if now - int(session.get("_mamoru_refreshed", 0)) >= SESSION_REFRESH_SECONDS:
+                session["_mamoru_refreshed"] = now
+        return response
 
 
 class RequestContextMiddleware:
