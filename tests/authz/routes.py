@@ -374,6 +374,15 @@ def _network_none(w: Any) -> dict[str, Any]:
     return {}
 
 
+def _network_policy_rule(w: Any) -> dict[str, Any]:
+    from mamoru.network import services
+    from mamoru.network.models import ZonePolicyRule
+
+    _network_world(w)
+    services.policy_customise(municipality=w.units["city"])
+    return {"pk": ZonePolicyRule.objects.filter(municipality=w.units["city"]).order_by("-pk").first().pk}
+
+
 NETWORK_READERS = frozenset({"ciso", "chief", "auditor"})  # oversight roles on the city itself
 NETWORK_CITY_READERS = NETWORK_READERS | {"other_ciso"}  # their own city's pages (other_ciso: an empty one)
 NETWORK_EDITORS = frozenset({"ciso", "chief"})
@@ -382,6 +391,10 @@ SECTION_EDITORS = frozenset({"ciso", "chief", "dept_head_a", "manager_a", "sysad
 ROUTES.update({
     "network:overview": Route(NETWORK_CITY_READERS, kwargs=_network_none),
     "network:profile_edit": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:policy_customise": Route(ORG_ADMIN, kwargs=_network_none, **POST_302),
+    "network:policy_rule_create": Route(ORG_ADMIN, kwargs=_network_none),
+    "network:policy_rule_edit": Route(NETWORK_EDITORS, kwargs=_network_policy_rule),
+    "network:policy_rule_delete": Route(NETWORK_EDITORS, kwargs=_network_policy_rule, **POST_302),
     "network:zone_create": Route(ORG_ADMIN, kwargs=_network_none),
     "network:zone_edit": Route(NETWORK_EDITORS, kwargs=_network("zone", "Zone", code="lgwan")),
     "network:gateway_create": Route(ORG_ADMIN, kwargs=_network_none),

@@ -88,3 +88,25 @@ def test_inventory_download_is_the_netcheck_file_format(network: Any, login_as: 
 def test_terminal_list_marks_weak_mynumber_terminals(network: Any, login_as: Any) -> None:
     html = login_as("ciso").get(reverse("network:terminal_list") + "?tier=mynumber").content.decode()
     assert "MN-004" in html and "LG-001" not in html and 'class="badge high"' in html
+
+
+def test_customising_and_editing_the_zone_policy(network: Any, login_as: Any) -> None:
+    from mamoru.network.models import ZonePolicyRule
+
+    client = login_as("chief")
+    html = client.get(reverse("network:overview")).content.decode()
+    assert "基本方針（6(3)）の既定のゾーン方針です。" in html and "ゾーン方針をこの市のものにする" in html
+    client.post(reverse("network:policy_customise"))
+    rule = ZonePolicyRule.objects.get(municipality=network.city, tier_a="internet")
+    response = client.post(reverse("network:policy_rule_edit", args=[rule.pk]), {
+        "order": 40, "tier_a": "internet", "tier_b": "external", "allow": "gateways",
+        "gateway_kinds": ["security_cloud"], "clause": "6(3)③"})
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.gateway_kinds == ["security_cloud"]
+    response = client.post(reverse("network:policy_rule_edit", args=[rule.pk]), {
+        "order": 40, "tier_a": "internet", "tier_b": "internet", "allow": "any", "clause": "x"})
+    assert "異なる 2 つの系を選んでください" in response.content.decode()
+    client.post(reverse("network:policy_rule_delete", args=[rule.pk]))
+    assert not ZonePolicyRule.objects.filter(pk=rule.pk).exists()
+    assert AuditEntry.objects.filter(object_type="network.zonepolicyrule", action="delete").exists()

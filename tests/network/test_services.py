@@ -75,7 +75,7 @@ def test_inventory_export_round_trips_into_another_city(network: Any) -> None:
     with acting_as(user=network.user("other_ciso")):
         doc["exceptions"] = []  # nobody approved them in the other city
         counts = services.inventory_import(municipality=other, text=yaml.safe_dump(doc, allow_unicode=True))
-    assert counts == {"zones": 4, "gateways": 3, "exceptions": 0, "firewalls": 2}
+    assert counts == {"zones": 4, "gateways": 3, "exceptions": 0, "firewalls": 2, "policy": 0}
     assert Zone.objects.get(municipality=other, code="lgwan").cidrs == "10.20.0.0/16"
 
 
@@ -99,3 +99,35 @@ def test_an_exception_needs_its_approver(network: Any) -> None:
     with pytest.raises(ValidationError) as info:
         flow.full_clean()
     assert "destination" in info.value.message_dict
+
+
+def test_the_citys_own_zone_policy_decides_the_next_run(network: Any) -> None:
+    from mamoru.network.models import ZonePolicyRule
+
+    rules = services.policy_customise(municipality=network.city)
+    assert [(r.tier_a, r.tier_b, r.allow, r.clause) for r in rules] == [
+        ("mynumber", "*", "none", "6(3)①"), ("lgwan", "internet", "gateways", "6(3)②"),
+        ("lgwan", "external", "gateways", "6(3)②"), ("internet", "external", "gateways", "6(3)③")]
+    assert services.policy_customise(municipality=network.city) == rules  # idempotent
+    with acting_as(user=network.user("chief")):
+        ZonePolicyRule.objects.filter(municipality=network.city, tier_a="lgwan", tier_b="internet").update(
+            allow="any", clause="独自の例外")
+        run = services.verification_run(municipality=network.city, user=network.user("chief"))
+    assert {(v["from_zone"], v["to_zone"]) for v in run.report["violations"]} == {
+        ("mynumber", "lgwan"), ("internet", "external")}
+    assert "allow: any" in run.inventory
+
+
+def test_a_policy_section_in_an_imported_inventory_replaces_the_citys(network: Any) -> None:
+    from mamoru.network.models import ZonePolicyRule
+
+    doc = yaml.safe_load(services.inventory_yaml(network.city))
+    assert "policy" not in doc  # the demo city uses the default
+    doc["policy"] = [{"between": ["*", "mynumber"], "allow": "none", "clause": "6(3)①"}]
+    with acting_as(user=network.user("chief")):
+        counts = services.inventory_import(municipality=network.city, text=yaml.safe_dump(doc, allow_unicode=True))
+    assert counts["policy"] == 1
+    rule = ZonePolicyRule.objects.get(municipality=network.city)
+    assert (rule.tier_a, rule.tier_b, rule.allow) == ("mynumber", "*", "none")
+    assert yaml.safe_load(services.inventory_yaml(network.city))["policy"] == [
+        {"between": ["mynumber", "*"], "allow": "none", "gateway_kinds": [], "clause": "6(3)①"}]

@@ -50,3 +50,9 @@ class RunStatus(models.TextChoices):
     COMPLIANT = "compliant", _("Compliant")
     VIOLATIONS = "violations", _("Violations found")
     FAILED = "failed", _("Could not run")
+
+
+class PolicyAllow(models.TextChoices):
+    NONE = "none", _("Nothing (registered exceptions only)")
+    GATEWAYS = "gateways", _("Only to or from registered gateways, on their ports")
+    ANY = "any", _("Anything")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mamoru.core.forms import ScopedForm
 from mamoru.core.models import Person
+from mamoru.network.choices import GatewayKind
 from mamoru.network.models import (
     DeclaredFlow,
     Firewall,
@@ -18,6 +19,7 @@ from mamoru.network.models import (
     NetworkProfile,
     Terminal,
     Zone,
+    ZonePolicyRule,
 )
 
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -45,6 +47,17 @@ class ZoneForm(CityForm):
         model = Zone
         fields = ["code", "name", "tier", "cidrs", "vlan", "description"]
         widgets = {"cidrs": forms.Textarea(attrs={"rows": 2}), "description": TEXT}
+
+
+class PolicyRuleForm(CityForm):
+    gateway_kinds = forms.MultipleChoiceField(label=_("gateway kinds"), choices=GatewayKind.choices, required=False,
+                                              widget=forms.CheckboxSelectMultiple,
+                                              help_text=_("Only these kinds of gateway; none ticked means every "
+                                                          "kind. Used when only gateways are allowed."))
+
+    class Meta:
+        model = ZonePolicyRule
+        fields = ["order", "tier_a", "tier_b", "allow", "gateway_kinds", "clause"]
 
 
 class GatewayForm(CityForm):

@@ -16,7 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from mamoru.assets.models import InformationAsset
 from mamoru.core import roles
 from mamoru.core.models import AuditedModel, OrgUnit, Person
-from mamoru.network.choices import DeploymentModel, GatewayKind, RulesetFormat, RunStatus, SystemKind, ZoneTier
+from mamoru.network.choices import (
+    DeploymentModel,
+    GatewayKind,
+    PolicyAllow,
+    RulesetFormat,
+    RunStatus,
+    SystemKind,
+    ZoneTier,
+)
 
 # The network map says where the city is weak: only roles with an oversight duty read it; the 統括
 # (who runs the whole network) and the CISO change it.
@@ -106,6 +114,45 @@ class Zone(AuditedModel):
 
     def cidr_list(self) -> list[str]:
         return self.cidrs.replace(",", " ").split()
+
+
+ANY_OTHER_TIER = "*"
+
+
+class ZonePolicyRule(AuditedModel):
+    """One rule of the city's zone policy: between two tiers (both directions) only what ``allow`` says.
+    The first rule naming a pair of tiers decides it; a city without rules uses the default of the seed
+    (mamoru.netcheck.inventory.DEFAULT_POLICY)."""
+
+    municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
+                                     related_name="zone_policy", limit_choices_to={"parent": None})
+    order = models.PositiveSmallIntegerField(_("order"), default=100)
+    tier_a = models.CharField(_("tier"), max_length=12, choices=ZoneTier.choices)
+    tier_b = models.CharField(_("and tier"), max_length=12,
+                              choices=[(ANY_OTHER_TIER, _("any other tier")), *ZoneTier.choices])
+    allow = models.CharField(_("allowed"), max_length=10, choices=PolicyAllow.choices)
+    gateway_kinds = models.JSONField(_("gateway kinds"), default=list, blank=True,
+                                     help_text=_("Only these kinds of gateway; none ticked means every kind."))
+    clause = models.CharField(_("policy clause"), max_length=40, help_text=_("e.g. 6(3)②"))
+
+    scope_path = "municipality"
+    role_actions = NETWORK_ACTIONS
+    staff_can_view = False
+
+    class Meta:
+        verbose_name = _("zone policy rule")
+        verbose_name_plural = _("zone policy rules")
+        ordering = ["municipality", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.tier_a} ↔ {self.tier_b}: {self.allow} ({self.clause})"
+
+    def clean(self) -> None:
+        kinds = set(GatewayKind.values)
+        if not isinstance(self.gateway_kinds, list) or not set(self.gateway_kinds) <= kinds:
+            raise ValidationError({"gateway_kinds": _("Choose gateway kinds from the list.")})
+        if self.tier_a == self.tier_b:
+            raise ValidationError({"tier_b": _("Choose two different tiers (traffic within a tier is not judged).")})
 
 
 class Gateway(AuditedModel):

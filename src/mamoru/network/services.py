@@ -15,12 +15,21 @@ from django.utils.translation import gettext as _
 from mamoru.core import audit
 from mamoru.core.choices import AuditEvent
 from mamoru.core.models import OrgUnit
-from mamoru.netcheck.inventory import parse_inventory
+from mamoru.netcheck.inventory import DEFAULT_POLICY, parse_inventory
 from mamoru.netcheck.model import ParseError
 from mamoru.netcheck.parsers import parse_ruleset
 from mamoru.netcheck.report import verify
 from mamoru.network.choices import RunStatus
-from mamoru.network.models import DeclaredFlow, Firewall, Gateway, Ruleset, VerificationRun, Zone, split_services
+from mamoru.network.models import (
+    DeclaredFlow,
+    Firewall,
+    Gateway,
+    Ruleset,
+    VerificationRun,
+    Zone,
+    ZonePolicyRule,
+    split_services,
+)
 
 MAX_RULESET_BYTES = 50 * 1024 * 1024
 EXTENSIONS = {"iptables": "rules", "nftables": "json", "csv": "csv"}
@@ -80,7 +89,27 @@ def inventory_document(municipality: OrgUnit) -> dict[str, Any]:
                        "interfaces": dict(fw.interfaces)}
                       for fw in Firewall.objects.filter(municipality=municipality)],
     }
+    rules = ZonePolicyRule.objects.filter(municipality=municipality)
+    if rules:  # else the engine's default, the seed's policy
+        doc["policy"] = [{"between": [r.tier_a, r.tier_b], "allow": r.allow, "gateway_kinds": list(r.gateway_kinds),
+                          "clause": r.clause} for r in rules]
     return doc
+
+
+@transaction.atomic
+def policy_customise(*, municipality: OrgUnit) -> list[ZonePolicyRule]:
+    """Give the city its own zone policy, starting from the default (seed 6(3)); idempotent."""
+    existing = list(ZonePolicyRule.objects.filter(municipality=municipality))
+    if existing:
+        return existing
+    rules = []
+    for order, rule in enumerate(DEFAULT_POLICY, start=1):
+        item = ZonePolicyRule(municipality=municipality, order=order * 10, tier_a=rule.a, tier_b=rule.b,
+                              allow=rule.allow, gateway_kinds=list(rule.gateway_kinds), clause=rule.clause)
+        item.full_clean()
+        item.save()
+        rules.append(item)
+    return rules
 
 
 def inventory_yaml(municipality: OrgUnit) -> str:
@@ -96,7 +125,7 @@ def inventory_import(*, municipality: OrgUnit, text: str) -> dict[str, int]:
     except ParseError as exc:
         raise ValidationError(_("The inventory cannot be read. %(error)s") % {"error": parse_error_message(exc)}) \
             from exc
-    counts = {"zones": 0, "gateways": 0, "exceptions": 0, "firewalls": 0}
+    counts = {"zones": 0, "gateways": 0, "exceptions": 0, "firewalls": 0, "policy": 0}
     zones: dict[str, Zone] = {}
     for z in inventory.zones.values():
         zone = Zone.objects.filter(municipality=municipality, code=z.name).first() or Zone(
@@ -134,6 +163,16 @@ def inventory_import(*, municipality: OrgUnit, text: str) -> dict[str, int]:
         firewall.full_clean()
         firewall.save()
         counts["firewalls"] += 1
+    if inventory.policy is not DEFAULT_POLICY:  # the file has a policy section: it replaces the city's
+        ZonePolicyRule.objects.filter(municipality=municipality).delete()
+        for order, rule in enumerate(inventory.policy, start=1):
+            item = ZonePolicyRule(municipality=municipality, order=order * 10, tier_a=rule.a, tier_b=rule.b,
+                                  allow=rule.allow, gateway_kinds=list(rule.gateway_kinds), clause=rule.clause)
+            if item.tier_a == "*":  # the model keeps "any other tier" on the second side
+                item.tier_a, item.tier_b = item.tier_b, item.tier_a
+            item.full_clean()
+            item.save()
+            counts["policy"] += 1
     audit.event(AuditEvent.IMPORT, object_type="network.inventory", object_repr=_("Network inventory"),
                 details=counts, org_unit=municipality)
     return counts

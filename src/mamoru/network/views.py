@@ -33,6 +33,7 @@ from mamoru.network.models import (
     Terminal,
     VerificationRun,
     Zone,
+    ZonePolicyRule,
 )
 
 NOT_FOUND = gettext_lazy("Not found, or you do not have access to it.")
@@ -64,8 +65,55 @@ def overview(request: HttpRequest) -> HttpResponse:
         "systems": selectors.systems(user).filter(org_unit__path__startswith=city.path).count(),
         "terminals": selectors.terminals(user).filter(org_unit__path__startswith=city.path).count(),
         "can_change": may(user, "change", Zone),
+        "policy": _policy_rows(user, city),
     }
     return render(request, "network/overview.html", ctx)
+
+
+def _policy_rows(user: Any, city: OrgUnit) -> dict[str, Any]:
+    """The city's zone policy for display, or the default of the seed when it has none of its own."""
+    from mamoru.netcheck.inventory import DEFAULT_POLICY
+    from mamoru.network.choices import GatewayKind, PolicyAllow, ZoneTier
+
+    tiers = {**dict(ZoneTier.choices), "*": _("any other tier")}
+    kinds = dict(GatewayKind.choices)
+    allows = dict(PolicyAllow.choices)
+    rules = list(ZonePolicyRule.objects.restrict(user, "view").filter(municipality=city))
+    source = rules or [ZonePolicyRule(tier_a=r.a, tier_b=r.b, allow=r.allow, gateway_kinds=list(r.gateway_kinds),
+                                      clause=r.clause) for r in DEFAULT_POLICY]
+    rows = [{"pk": r.pk, "between": f"{tiers.get(r.tier_a, r.tier_a)} ↔ {tiers.get(r.tier_b, r.tier_b)}",
+             "allow": allows.get(r.allow, r.allow), "kinds": ", ".join(str(kinds.get(k, k)) for k in r.gateway_kinds),
+             "clause": r.clause} for r in source]
+    return {"own": bool(rules), "rows": rows}
+
+
+@login_required
+@require_POST
+def policy_customise(request: HttpRequest) -> HttpResponse:
+    city = _city(request, "change")
+    services.policy_customise(municipality=city)
+    messages.success(request, _("The zone policy is now the city's own, starting from the default."))
+    return redirect(OVERVIEW)
+
+
+@login_required
+def policy_rule_create(request: HttpRequest) -> HttpResponse:
+    return _edit_city(request, forms.PolicyRuleForm, None, _("New zone policy rule"), reverse(OVERVIEW))
+
+
+@login_required
+def policy_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_restricted(ZonePolicyRule, request.user, "change", pk=pk)
+    return _edit_city(request, forms.PolicyRuleForm, rule, _("Edit zone policy rule"), reverse(OVERVIEW))
+
+
+@login_required
+@require_POST
+def policy_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_restricted(ZonePolicyRule, request.user, "delete", pk=pk)
+    rule.delete()
+    messages.success(request, _("The rule was removed from the zone policy."))
+    return redirect(OVERVIEW)
 
 
 def _edit_city(request: HttpRequest, form_class: Any, obj: Any, title: str, success: str | None = None) -> Any:
@@ -271,7 +319,8 @@ def inventory_import(request: HttpRequest) -> HttpResponse:
                     messages.error(request, message)
             else:
                 messages.success(request, _("Imported: %(zones)d zones, %(gateways)d gateways, %(exceptions)d "
-                                            "exceptions, %(firewalls)d firewalls.") % counts)
+                                            "exceptions, %(firewalls)d firewalls, %(policy)d zone policy rules.")
+                                 % counts)
                 return redirect(OVERVIEW)
         else:
             message_form_errors(request, form)
