@@ -190,13 +190,20 @@ def verification_run(*, municipality: OrgUnit, user: Any) -> VerificationRun:
         base = Path(folder)
         doc = inventory_document(municipality)
         missing = []
+        files: dict[str, str] = {}
         for fw in firewalls:
             ruleset = current[fw.pk]
             if ruleset is None:
                 missing.append(fw.name)
                 continue
-            (base / f"{fw.name}.{EXTENSIONS[fw.format]}").write_text(ruleset.content, encoding="utf-8")
-        doc["firewalls"] = [f for f in doc["firewalls"] if f["name"] not in missing]
+            # The report names each rule's file as "<firewall>/<uploaded file name>".
+            name = Path(ruleset.filename).name
+            if name in ("", ".", ".."):
+                name = f"ruleset.{EXTENSIONS[fw.format]}"
+            (base / fw.name).mkdir()
+            (base / fw.name / name).write_text(ruleset.content, encoding="utf-8")
+            files[fw.name] = f"{fw.name}/{name}"
+        doc["firewalls"] = [{**f, "ruleset": files[f["name"]]} for f in doc["firewalls"] if f["name"] in files]
         if doc["zones"]:
             _verify_into(run, doc, folder, missing)
         else:
