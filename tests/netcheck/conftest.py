@@ -6,6 +6,16 @@ from pathlib import Path
 
 import pytest
 
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything here tests the pure engine (no database): marked so the PostgreSQL pass can skip it."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.engine)
+
+
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "firewall"
 
 
