@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import operator
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -340,32 +341,44 @@ def _intersect(a: Box, b: Box) -> Box | None:
             or ah[9] < bh[8] or bh[9] < ah[8] or ah[11] < bh[10] or bh[11] < ah[10] or ah[1] < bh[0]
             or bh[1] < ah[0] or ah[3] < bh[2] or bh[3] < ah[2]):
         return None
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 = ah
+    b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13 = bh
+    hull = (a0 if a0 > b0 else b0, a1 if a1 < b1 else b1, a2 if a2 > b2 else b2, a3 if a3 < b3 else b3,
+            a4 if a4 > b4 else b4, a5 if a5 < b5 else b5, a6 if a6 > b6 else b6, a7 if a7 < b7 else b7,
+            a8 if a8 > b8 else b8, a9 if a9 < b9 else b9, a10 if a10 > b10 else b10,
+            a11 if a11 < b11 else b11, a12 if a12 > b12 else b12, a13 if a13 < b13 else b13)
     if a.simple and b.simple:
-        a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 = ah
-        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13 = bh
-        return _hbox((a0 if a0 > b0 else b0, a1 if a1 < b1 else b1, a2 if a2 > b2 else b2, a3 if a3 < b3 else b3,
-                      a4 if a4 > b4 else b4, a5 if a5 < b5 else b5, a6 if a6 > b6 else b6, a7 if a7 < b7 else b7,
-                      a8 if a8 > b8 else b8, a9 if a9 < b9 else b9, a10 if a10 > b10 else b10,
-                      a11 if a11 < b11 else b11, a12 if a12 > b12 else b12, a13 if a13 < b13 else b13))
+        return _hbox(hull)
     # Some dimension holds several intervals: clip them; the result is simple again when each dimension is.
-    h = [max(ah[i], bh[i]) if i % 2 == 0 else min(ah[i], bh[i]) for i in range(14)]
-    extra: dict[int, tuple[tuple[int, int], ...]] = {}
+    h = list(hull)
     amulti, bmulti = a.multi, b.multi
-    for i in (*amulti, *bmulti):
-        if i in extra:
-            continue
+    extra: dict[int, tuple[tuple[int, int], ...]] | None = None
+    for i in amulti if not bmulti else bmulti if not amulti else sorted({*amulti, *bmulti}):
+        lo, hi = h[2 * i], h[2 * i + 1]
         if i in amulti and i in bmulti:
             iv = a.s[i].intersection(b.s[i]).intervals
-        elif i in amulti:
-            iv = _clip(a.s[i].intervals, bh[2 * i], bh[2 * i + 1])
         else:
-            iv = _clip(b.s[i].intervals, ah[2 * i], ah[2 * i + 1])
+            iv = (a if i in amulti else b).s[i].intervals
+            if lo == hi:  # a single value: a membership test
+                for first, last in iv:
+                    if first <= lo:
+                        if lo <= last:
+                            iv = ((lo, lo),)
+                            break
+                    else:
+                        return None
+                else:
+                    return None
+                continue
+            iv = _clip(iv, lo, hi)
         if not iv:
             return None
         h[2 * i], h[2 * i + 1] = iv[0][0], iv[-1][1]
         if len(iv) > 1:
+            if extra is None:
+                extra = {}
             extra[i] = iv
-    if not extra:
+    if extra is None:
         return _hbox(tuple(h))
     box: Box = _new(Box)
     box.h = tuple(h)
@@ -608,7 +621,7 @@ class _Interfaces:
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
         self.full = IntervalSet.span(0, len(names) - 1)
-        self._cache: dict[InterfaceMatch, IntervalSet] = {}
+        self._cache: dict[tuple[tuple[str, ...], bool], IntervalSet] = {}
 
     def of_names(self, names: Iterable[str]) -> IntervalSet:
         return IntervalSet((self.index[n], self.index[n]) for n in names)
@@ -616,10 +629,11 @@ class _Interfaces:
     def of_match(self, match: InterfaceMatch | None) -> IntervalSet:
         if match is None:
             return self.full
-        cached = self._cache.get(match)
+        key = (match.names, match.negate)
+        cached = self._cache.get(key)
         if cached is None:
             cached = IntervalSet((i, i) for i, n in enumerate(self.names) if match.matches(n))
-            self._cache[match] = cached
+            self._cache[key] = cached
         return cached
 
 
@@ -643,22 +657,37 @@ _IFACE_CACHE: dict[int, tuple[weakref.ref[Ruleset], tuple[int, ...], frozenset[I
 
 
 def _interfaces(ruleset: Ruleset, listed: Iterable[str]) -> _Interfaces:
-    fingerprint = (len(ruleset.forward), *(len(c.rules) for c in ruleset.chains.values()))
-    cached = _IFACE_CACHE.get(id(ruleset))
-    if cached is not None and cached[0]() is ruleset and cached[1] == fingerprint:
-        return _Interfaces(listed, cached[2])
-    matches: set[InterfaceMatch] = set()
+    enabled = gc.isenabled()
+    gc.disable()  # a young collection here would walk a freshly parsed ruleset's objects (see _settle)
+    try:
+        fingerprint = (len(ruleset.forward), *[len(c.rules) for c in ruleset.chains.values()])
+        cached = _IFACE_CACHE.get(id(ruleset))
+        fresh = not (cached is not None and cached[0]() is ruleset and cached[1] == fingerprint)
+        matches = _interface_matches(ruleset) if fresh else cached[2]  # type: ignore[index]
+    finally:
+        if enabled:
+            if fresh and sum(fingerprint[1:]) >= _SETTLE_INSTANCES:
+                _settle()
+            gc.enable()
+    if not fresh:
+        return _Interfaces(listed, matches)
+    for key in [k for k, v in _IFACE_CACHE.items() if v[0]() is None]:
+        del _IFACE_CACHE[key]
+    _IFACE_CACHE[id(ruleset)] = (weakref.ref(ruleset), fingerprint, matches)
+    return _Interfaces(listed, matches)
+
+
+def _interface_matches(ruleset: Ruleset) -> frozenset[InterfaceMatch]:
+    found: dict[tuple[tuple[str, ...], bool], InterfaceMatch] = {}  # keyed by the fields: cheaper than the hash
     for chain in _forward_chains(ruleset):
         for rule in chain.rules:
             m = rule.match
-            if m.in_iface is not None:
-                matches.add(m.in_iface)
-            if m.out_iface is not None:
-                matches.add(m.out_iface)
-    for key in [k for k, v in _IFACE_CACHE.items() if v[0]() is None]:
-        del _IFACE_CACHE[key]
-    _IFACE_CACHE[id(ruleset)] = (weakref.ref(ruleset), fingerprint, frozenset(matches))
-    return _Interfaces(listed, matches)
+            i, o = m.in_iface, m.out_iface
+            if i is not None:
+                found.setdefault((i.names, i.negate), i)
+            if o is not None:
+                found.setdefault((o.names, o.negate), o)
+    return frozenset(found.values())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -687,10 +716,14 @@ _Grid = dict[tuple[int, int], dict[int, list[_Entry]]]
 class _Index:
     """Boxes grouped by their single inbound and outbound interface, then by their single destination port (-1: not
     a single value), then bucketed by their narrower address dimension (a grid per power-of-256 level). A query
-    returns a superset of the boxes meeting it; a rule of one interface pair never looks at the boxes of another."""
+    returns a superset of the boxes meeting it; a rule of one interface pair never looks at the boxes of another.
+
+    The grids a box with one inbound and outbound interface and one destination port visits are kept flattened per
+    (inbound, outbound, port) in ``plans`` (in the order :meth:`query` visits them), until a new grid appears."""
 
     def __init__(self) -> None:
         self.groups: dict[tuple[int, int], dict[int, _Grid]] = {}
+        self.plans: dict[tuple[int, int, int], list[tuple[int, int, dict[int, list[_Entry]]]]] = {}
 
     def add(self, entry: _Entry) -> None:
         h = entry.box.h
@@ -707,22 +740,61 @@ class _Index:
         grid = grids.get(key)
         if grid is None:
             grid = grids[key] = {}
+            self.plans.clear()
         bucket = grid.get(lo >> key[1])
         if bucket is None:
             grid[lo >> key[1]] = [entry]
         else:
             bucket.append(entry)
 
+    def plan(self, i: int, o: int, d: int) -> list[tuple[int, int, dict[int, list[_Entry]]]]:
+        """The grids a box of inbound ``i``, outbound ``o`` and destination port ``d`` visits: (the index of its
+        address bound in a box's hulls, level, grid)."""
+        key = (i, o, d)
+        found = self.plans.get(key)
+        if found is None:
+            found = []
+            get = self.groups.get
+            for ports in (get((i, o)), get((i, -1)), get((-1, o)), get((-1, -1))):
+                if not ports:
+                    continue
+                for grids in (ports.get(d), ports.get(-1)):
+                    if grids:
+                        found.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items())
+            self.plans[key] = found
+        return found
+
     def query(self, box: Box) -> list[_Entry]:
         h = box.h
         i0, i1, o0, o1, d0, d1 = h[0], h[1], h[2], h[3], h[12], h[13]
+        out: list[_Entry] = []
+        if i0 == i1 and o0 == o1 and d0 == d1:
+            plan = self.plans.get((i0, o0, d0))
+            if plan is None:
+                plan = self.plan(i0, o0, d0)
+            for bound, level, grid in plan:
+                a, b = h[bound] >> level, h[bound + 1] >> level
+                if a == b:
+                    bucket = grid.get(a)
+                    if bucket:
+                        out += bucket
+                elif b - a < len(grid) and b - a < 4096:
+                    bucket_of = grid.get
+                    for key in range(a, b + 1):
+                        bucket = bucket_of(key)
+                        if bucket:
+                            out += bucket
+                else:
+                    for key, bucket in grid.items():
+                        if a <= key <= b:
+                            out += bucket
+            return out
         groups = self.groups
         if i0 == i1 and o0 == o1:
             get = groups.get
             pairs = [g for g in (get((i0, o0)), get((i0, -1)), get((-1, o0)), get((-1, -1))) if g]
         else:
             pairs = [g for (i, o), g in groups.items() if (i == -1 or i0 <= i <= i1) and (o == -1 or o0 <= o <= o1)]
-        out: list[_Entry] = []
         for ports in pairs:
             if d0 == d1:
                 found = ports.get(d0)
@@ -753,6 +825,65 @@ class _Index:
                             if a <= key <= b:
                                 out += bucket
         return out
+
+    def meeting(self, box: Box, open_scopes: set[int]) -> list[_Entry]:
+        """``_meeting(self.query(box), box, open_scopes)``, in the same order, without the intermediate list."""
+        h = box.h
+        h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13 = h
+        if not (h0 == h1 and h2 == h3 and h12 == h13 and box.simple):
+            return _meeting(self.query(box), box, open_scopes)
+        plan = self.plans.get((h0, h2, h12))
+        if plan is None:
+            plan = self.plan(h0, h2, h12)
+        out: list[_Entry] = []
+        for bound, level, grid in plan:
+            a, b = h[bound] >> level, h[bound + 1] >> level
+            if a == b:
+                bucket = grid.get(a)
+                if not bucket:
+                    continue
+                buckets: Iterable[list[_Entry]] = (bucket,)
+            elif b - a < len(grid) and b - a < 4096:
+                bucket_of = grid.get
+                buckets = [x for x in (bucket_of(key) for key in range(a, b + 1)) if x]
+            else:
+                buckets = [bucket for key, bucket in grid.items() if a <= key <= b]
+            for bucket in buckets:
+                for e in bucket:
+                    if e.scope >= 0 and e.scope not in open_scopes:
+                        continue
+                    b_ = e.box
+                    eh = b_.h
+                    if (eh[7] < h6 or h7 < eh[6] or eh[5] < h4 or h5 < eh[4] or eh[13] < h12 or h13 < eh[12]
+                            or eh[9] < h8 or h9 < eh[8] or eh[11] < h10 or h11 < eh[10] or eh[1] < h0
+                            or h1 < eh[0] or eh[3] < h2 or h3 < eh[2]):
+                        continue
+                    if b_.simple or _multi_meet(b_, box):  # (box is simple)
+                        out.append(e)
+        return out
+
+    def stab(self, p: Point, open_scopes: Sequence[int] | set[int], limit: int) -> bool:
+        """Whether an entry added before ``limit`` (and not an exit of a scope outside ``open_scopes``) holds ``p``."""
+        p0, p1, p2, p3, p4, p5, p6 = p
+        plan = self.plans.get((p0, p1, p6))
+        if plan is None:
+            plan = self.plan(p0, p1, p6)
+        for bound, level, grid in plan:
+            bucket = grid.get((p2 if bound == 4 else p3) >> level)
+            if not bucket:
+                continue
+            for e in bucket:
+                if e.seq >= limit or (e.scope >= 0 and e.scope not in open_scopes):
+                    continue
+                box = e.box
+                h = box.h
+                if (p3 < h[6] or p3 > h[7] or p2 < h[4] or p2 > h[5] or p6 < h[12] or p6 > h[13]
+                        or p4 < h[8] or p4 > h[9] or p5 < h[10] or p5 > h[11] or p0 < h[0] or p0 > h[1]
+                        or p1 < h[2] or p1 > h[3]):
+                    continue
+                if box.simple or _contains(box, p):
+                    return True
+        return False
 
 
 def _meeting(entries: list[_Entry], box: Box, open_scopes: set[int] | tuple[int, ...] | None = None,
@@ -869,10 +1000,18 @@ class Prepared:
         self.names = tuple(ifs.names)
         self.fingerprint = _fingerprint(ruleset)
         self._keep = tuple(tuple(c.rules) for c in ruleset.chains.values())  # the ids above stay unique
+        self._forward = tuple(ruleset.forward)
+        self._addresses = ruleset.addresses
+        self._chains = tuple((name, chain.policy, rules)
+                             for (name, chain), rules in zip(ruleset.chains.items(), self._keep, strict=True))
         self.boxes: dict[int, Box | None] = {}
         self.universe_box = Box((ifs.full, ifs.full, ALL_ADDRESSES, ALL_ADDRESSES, ALL_PROTOCOLS, ALL_PORTS,
                                  ALL_PORTS))
         self.universe: list[tuple[int, Box]] = _split_classes(self.universe_box, ruleset.addresses)[0]
+        # When the universe parts hold several intervals only in the protocol dimension, the parts a simple box
+        # meets and their protocol intervals depend on the box's protocol interval alone (see universe_for_protocols)
+        self.universe_memo: dict[tuple[int, int], list[tuple[int, Box]]] | None = (
+            {} if all(q.multi in ((), (PROTO,)) for _, q in self.universe) else None)
         self.order: dict[int, int] = {}  # rule ranks across the base chains (shadowing)
         self.shadow: dict[int, tuple[Rule, bool, Rule | None, bool]] = {}  # rule -> (rule, live, coverer, same)
         self.bases: list[_BaseState] = []
@@ -884,12 +1023,27 @@ class Prepared:
                     self.bases.append(_Build(self, base).run())
         finally:
             if enabled:
+                if sum(len(state.instances) for state in self.bases) >= _SETTLE_INSTANCES:
+                    _settle()
                 gc.enable()
         del self.ruleset
 
     def valid_for(self, ruleset: Ruleset, names: Sequence[str]) -> bool:
-        return (self._ruleset() is ruleset and self.names == tuple(names)
-                and self.fingerprint == _fingerprint(ruleset))
+        return self._ruleset() is ruleset and self.names == tuple(names) and self.unchanged(ruleset)
+
+    def unchanged(self, ruleset: Ruleset) -> bool:
+        """Whether ``ruleset`` still has this pass's fingerprint (same forward chains, addresses, chain names and
+        policies, and the very same rule objects): as ``_fingerprint(ruleset) == self.fingerprint``, without building
+        a tuple of every rule's id (identity tests against the rules kept)."""
+        if (tuple(ruleset.forward) != self._forward or ruleset.addresses != self._addresses
+                or len(ruleset.chains) != len(self._chains)):
+            return False
+        for (name, policy, kept), (current, chain) in zip(self._chains, ruleset.chains.items(), strict=True):
+            rules = chain.rules
+            if (name != current or chain.policy != policy or len(rules) != len(kept)
+                    or not all(map(operator.is_, rules, kept))):
+                return False
+        return True
 
     def rule_box(self, rule: Rule) -> Box | None:
         key = id(rule)
@@ -898,12 +1052,45 @@ class Prepared:
         m: Match = rule.match
         box: Box | None = None
         if m.matches_new:
-            box = _make((self.ifs.of_match(m.in_iface), self.ifs.of_match(m.out_iface),
-                         m.src if m.src is not None else ALL_ADDRESSES, m.dst if m.dst is not None else ALL_ADDRESSES,
-                         m.proto if m.proto is not None else ALL_PROTOCOLS,
-                         m.sport if m.sport is not None else ALL_PORTS, m.dport if m.dport is not None else ALL_PORTS))
+            sets = (self.ifs.of_match(m.in_iface), self.ifs.of_match(m.out_iface),
+                    m.src if m.src is not None else ALL_ADDRESSES, m.dst if m.dst is not None else ALL_ADDRESSES,
+                    m.proto if m.proto is not None else ALL_PROTOCOLS,
+                    m.sport if m.sport is not None else ALL_PORTS, m.dport if m.dport is not None else ALL_PORTS)
+            s0, s1, s2, s3, s4, s5, s6 = sets
+            try:  # the common case: every set one interval
+                ((a, b),) = s0.intervals
+                ((c, d),) = s1.intervals
+                ((e, f),) = s2.intervals
+                ((g, h),) = s3.intervals
+                ((i, j),) = s4.intervals
+                ((k, n),) = s5.intervals
+                ((o, q),) = s6.intervals
+            except ValueError:
+                box = _make(sets)
+            else:
+                box = _hbox((a, b, c, d, e, f, g, h, i, j, k, n, o, q))
         self.boxes[key] = box
         return box
+
+    def universe_for_protocols(self, lo: int, hi: int) -> list[tuple[int, Box]]:
+        """The universe parts, for a simple box of protocols ``lo``-``hi``: those it can meet, each as the simple box
+        whose intersection with the box is the part's (the part with its protocols clipped to ``lo``-``hi``, when
+        that leaves one interval; the part itself otherwise)."""
+        out: list[tuple[int, Box]] = []
+        for cls, q in self.universe:
+            if q.simple:
+                out.append((cls, q))
+                continue
+            clipped = _clip(q.s[PROTO].intervals, lo, hi)
+            if not clipped:
+                continue
+            if len(clipped) > 1:
+                out.append((cls, q))
+                continue
+            h = list(q.h)
+            h[2 * PROTO], h[2 * PROTO + 1] = clipped[0]
+            out.append((cls, _hbox(tuple(h))))
+        return out
 
     def note_shadow(self, rule: Rule, live: bool, cover: Rule | None) -> None:
         key = id(rule)
@@ -923,7 +1110,7 @@ class Prepared:
 
     def packet(self, p: Point) -> Packet:
         names = self.ifs.names
-        return Packet(src=value_address(p[SRC]), dst=value_address(p[DST]), proto=p[PROTO], sport=p[SPORT],
+        return Packet(src=_address(p[SRC]), dst=_address(p[DST]), proto=p[PROTO], sport=p[SPORT],
                       dport=p[DPORT], in_iface=names[p[IN]], out_iface=names[p[OUT]])
 
 
@@ -955,19 +1142,36 @@ class _Build:
             self.state.items = items
         return self.state
 
-    def region(self, box: Box) -> _Region:
-        """A universe point reaching ``box`` here (whether a first pick, its class), the blocking entries meeting
-        it, the universe parts of ``box``."""
+    def parts(self, box: Box) -> list[tuple[int, Box]]:
+        """The universe parts of ``box``, each with its class."""
         parts: list[tuple[int, Box]] = []
-        for cls, q in self.p.universe:
+        memo = self.p.universe_memo
+        if memo is not None and box.simple:
+            h = box.h
+            key = (h[8], h[9])
+            universe = memo.get(key)
+            if universe is None:
+                universe = memo[key] = self.p.universe_for_protocols(h[8], h[9])
+        else:
+            universe = self.p.universe
+        for cls, q in universe:
             part = _intersect(q, box)
             if part is not None:
                 parts.append((cls, part))
+        return parts
+
+    def region(self, box: Box, parts: list[tuple[int, Box]] | None = None) -> _Region:
+        """A universe point reaching ``box`` here (whether a first pick, its class), the blocking entries meeting
+        it, the universe parts of ``box`` (``parts``, when given, are :meth:`parts`)."""
+        if parts is None:
+            parts = self.parts(box)
         if not parts:
             return None, False, -1, [], []
         if len(parts) == 1:
             cls, part = parts[0]
-            entries = _meeting(self.index.query(part), part, self.open)
+            entries = self.index.meeting(part, self.open)
+            if not entries:  # nothing blocks it: the first pick
+                return _pick(part), True, cls, entries, [part]
             point, first = _find_first(part, [e.box for e in entries])
             return point, first, cls, entries, [part]
         entries = _meeting(self.index.query(box), box, self.open)
@@ -1006,7 +1210,10 @@ class _Build:
             elif rule.unsupported or kind is ActionKind.UNKNOWN:
                 node = self.terminal(rule, chain.name, Verdict.UNKNOWN, _rule_reasons(rule), box)
             elif kind in (ActionKind.ACCEPT, ActionKind.DROP, ActionKind.REJECT):
-                node = self.terminal(rule, chain.name, TERMINAL_VERDICT[kind], (), box)
+                if box.simple and not self.exits:
+                    node = self.decide(rule, chain.name, TERMINAL_VERDICT[kind], box)
+                else:
+                    node = self.terminal(rule, chain.name, TERMINAL_VERDICT[kind], (), box)
             elif kind is ActionKind.RETURN:
                 self.exit(rule, box, scope)
             else:
@@ -1029,6 +1236,43 @@ class _Build:
         self.scopes = outer
         return items
 
+    def decide(self, rule: Rule, chain: str, verdict: Verdict, box: Box) -> _Node | None:
+        """:meth:`terminal` for a rule of a simple ``box`` with no exit live before it; inlined for the common case
+        of one universe part that no earlier box meets (then the witness is the part's first pick)."""
+        parts = self.parts(box)
+        if len(parts) != 1:
+            return self.terminal(rule, chain, verdict, (), box, parts)
+        cls, part = parts[0]
+        if self.index.meeting(part, self.open):
+            return self.terminal(rule, chain, verdict, (), box, parts)
+        self.seq = seq = self.seq + 1
+        shadow = self.p.shadow
+        key = id(rule)
+        previous = shadow.get(key)
+        if previous is None:
+            shadow[key] = (rule, True, None, True)
+        else:  # as note_shadow(rule, True, None)
+            shadow[key] = (rule, True, previous[2], previous[3] and previous[2] is None)
+        node: _Node = _new(_Node)
+        node.kind = _TERMINAL
+        node.rule = rule
+        node.chain = chain
+        node.verdict = verdict
+        node.reasons = ()
+        node.box = box
+        node.point = _pick(part)
+        node.first = True
+        node.cls = cls
+        node.live = True
+        node.blockers = []
+        node.limit = seq
+        node.scopes = self.scopes
+        node.scope = -1
+        node.children = []
+        self.state.instances.append(node)
+        self.index.add(_Entry(seq, box, rule, -1))
+        return node
+
     def exit(self, rule: Rule, box: Box, scope: int) -> None:
         region = self.region(box)
         self.seq += 1
@@ -1040,8 +1284,8 @@ class _Build:
             self.exits.append(entry)
 
     def terminal(self, rule: Rule | None, chain: str, verdict: Verdict, reasons: tuple[str, ...],
-                 box: Box) -> _Node | None:
-        region = self.region(box)
+                 box: Box, parts: list[tuple[int, Box]] | None = None) -> _Node | None:
+        region = self.region(box, parts)
         self.seq += 1
         live = region[0] is not None
         if rule is not None:
@@ -1086,6 +1330,7 @@ class _Query:
         order = self.order
         last = base == len(self.p.bases) - 1
         blockers = self.p.blockers
+        index = state.index
         for rid, node in items:
             if rid is None:
                 rank = _POLICY_RANK
@@ -1100,14 +1345,24 @@ class _Query:
             if node.first:  # the universe witness, when the query holds it, is the query's own first pick
                 w = node.point
                 assert w is not None
+                w0, w1, w2, w3, w4, w5, w6 = w
                 for cls, q in queries:
                     if cls == k:
-                        if _contains(q, w):
-                            point = w
-                            for e in excluded:
-                                if _contains(e, w):
-                                    point = None
-                                    break
+                        h = q.h
+                        if (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
+                                or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0] or w0 > h[1]
+                                or w1 < h[2] or w1 > h[3]) or not (q.simple or _contains(q, w)):
+                            break
+                        point = w
+                        for e in excluded:
+                            h = e.h
+                            if (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
+                                    or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0]
+                                    or w0 > h[1] or w1 < h[2] or w1 > h[3]):
+                                continue
+                            if e.simple or _contains(e, w):
+                                point = None
+                                break
                         break
             if point is None:
                 box = node.box
@@ -1117,6 +1372,16 @@ class _Query:
                     part = _intersect(q, box)
                     if part is None:
                         continue
+                    # _find's first try is the part's own first pick: when no excluded or blocking box holds it,
+                    # that is the answer, found without listing the blocking boxes.
+                    pick = _pick(part)
+                    for e in excluded:
+                        if _contains(e, pick):
+                            break
+                    else:
+                        if not index.stab(pick, node.scopes, node.limit):
+                            point = pick
+                            break
                     point = _find(part, _meeting_boxes(excluded, part) + blockers(state, node, part))
                     if point is not None:
                         break
@@ -1137,6 +1402,20 @@ class _Query:
                                                              self.p.packet(point), node.reasons))
 
 
+_SETTLE_INSTANCES = 10_000  # a universe pass this large moves the objects it made to the oldest generation
+
+
+def _settle() -> None:
+    """Move every object the collector tracks to its oldest generation without examining it (freeze, then unfreeze).
+
+    A large parse and universe pass leave millions of long-lived objects in the young generations (both run with
+    the collector disabled); the next young collections would walk them all (about 1.5 s for 100,000 rules) only
+    to promote them. Collection is never skipped: cyclic garbage that is young now is found by the next full
+    collection instead."""
+    gc.freeze()
+    gc.unfreeze()
+
+
 # Prepared analyses per ruleset (a few interface lists each), kept while the ruleset lives.
 _PREPARED: dict[int, tuple[weakref.ref[Ruleset], list[Prepared]]] = {}
 _PREPARED_PER_RULESET = 4
@@ -1148,9 +1427,8 @@ def _prepared(ruleset: Ruleset, ifs: _Interfaces, given: Prepared | None = None)
         return given
     cached = _PREPARED.get(id(ruleset))
     if cached is not None and cached[0]() is ruleset:
-        fingerprint = _fingerprint(ruleset)
         for found in cached[1]:
-            if found.names == tuple(names) and found.fingerprint == fingerprint:
+            if found.names == tuple(names) and found.unchanged(ruleset):
                 return found
     prepared = Prepared(ruleset, ifs)
     _remember(ruleset, prepared)
@@ -1269,6 +1547,19 @@ def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (), i
             result.append(Outcome(Verdict.UNKNOWN, None, "", _packet(ifs, point), (FAMILY_REASON,)))
             break
     return result
+
+
+_ADDRESSES: dict[int, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
+
+
+def _address(value: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``value_address(value)``, remembered (the addresses are immutable; witnesses repeat a few hosts)."""
+    found = _ADDRESSES.get(value)
+    if found is None:
+        if len(_ADDRESSES) > 100_000:
+            _ADDRESSES.clear()
+        found = _ADDRESSES[value] = value_address(value)
+    return found
 
 
 def _packet(ifs: _Interfaces, p: Point) -> Packet:
