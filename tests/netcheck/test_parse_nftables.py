@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -30,6 +28,7 @@ from mamoru.netcheck.model import (
     parse_network,
 )
 from mamoru.netcheck.parsers.nftables import parse_nftables_json
+from tests.netcheck.kernel import require_kernel_lab, tool_path
 
 # ----------------------------------------------------------------------------------------------- helpers
 
@@ -598,28 +597,22 @@ def test_corpus_insights_verdict_map(firewall_corpus: Path) -> None:
 # ----------------------------------------------------------------------------------------------- real nft
 
 
-NFT = shutil.which("nft") or ("/usr/sbin/nft" if Path("/usr/sbin/nft").exists() else None)
-IP = shutil.which("ip")
-
-
 def nft_json(ruleset_text: str, tmp_path: Path) -> str:
     """Load a ruleset into a throwaway network namespace and return ``nft -j list ruleset``."""
-    if NFT is None or IP is None:
-        pytest.skip("the nft or ip binary is not installed: cannot check the reading against real nftables")
-    if os.geteuid() != 0:
-        pytest.skip("not root: cannot create a network namespace to load a ruleset into nftables")
+    require_kernel_lab()  # skips naming what is missing: root, ip, nft, namespaces
+    ip, nft = tool_path("ip"), tool_path("nft")
     namespace = f"mamoru-test-{uuid.uuid4().hex[:8]}"
     path = tmp_path / "ruleset.nft"
     path.write_text(ruleset_text, encoding="utf-8")
-    subprocess.run([IP, "netns", "add", namespace], check=True, capture_output=True)
+    subprocess.run([ip, "netns", "add", namespace], check=True, capture_output=True)
     try:
-        loaded = subprocess.run([IP, "netns", "exec", namespace, NFT, "-f", str(path)], capture_output=True, text=True)
+        loaded = subprocess.run([ip, "netns", "exec", namespace, nft, "-f", str(path)], capture_output=True, text=True)
         assert loaded.returncode == 0, f"nft refused the test ruleset: {loaded.stderr}"
-        listed = subprocess.run([IP, "netns", "exec", namespace, NFT, "-j", "list", "ruleset"], check=True,
+        listed = subprocess.run([ip, "netns", "exec", namespace, nft, "-j", "list", "ruleset"], check=True,
                                 capture_output=True, text=True)
         return listed.stdout
     finally:
-        subprocess.run([IP, "netns", "delete", namespace], check=False, capture_output=True)
+        subprocess.run([ip, "netns", "delete", namespace], check=False, capture_output=True)
 
 
 def test_real_nft_round_trip(tmp_path: Path) -> None:

@@ -105,9 +105,9 @@ def _packets(args: argparse.Namespace, inventory: Any) -> list[dict[str, Any]]:
             answers.append(packet_verdict(inventory, str(item["firewall"]), in_iface=item.get("in"),
                                           out_iface=item.get("out"), src=str(item["src"]), dst=str(item["dst"]),
                                           proto=proto, sport=sport, dport=dport, rulesets=rulesets))
+        except ParseError:
+            raise
         except ValueError as exc:
-            if isinstance(exc, ParseError):
-                raise
             raise ParseError(source, 0, f"packet {index}: {exc}") from exc
     return answers
 

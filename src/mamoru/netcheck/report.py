@@ -19,7 +19,6 @@ from mamoru.netcheck import analysis
 from mamoru.netcheck.analysis import Space
 from mamoru.netcheck.inventory import Firewall, Inventory, PolicyRule, Zone
 from mamoru.netcheck.model import (
-    ALL_ADDRESSES,
     ALL_PORTS,
     ALL_PROTOCOLS,
     IntervalSet,
@@ -208,7 +207,7 @@ def _allowance(rule: PolicyRule) -> str:
     return f"only traffic to or from registered gateways ({kinds}) on their ports"
 
 
-def _origin(rule: Rule | None, ruleset: Ruleset, chain: str) -> Origin | None:
+def _origin(rule: Rule | None, ruleset: Ruleset, chain: str) -> Origin:
     if rule is not None:
         return rule.origin
     found = ruleset.chains.get(chain)
@@ -219,7 +218,7 @@ def _origin(rule: Rule | None, ruleset: Ruleset, chain: str) -> Origin | None:
 
 def _origin_text(rule: Rule | None, ruleset: Ruleset, chain: str) -> str:
     origin = _origin(rule, ruleset, chain)
-    return f"{origin.line}: {origin.text}" if origin else chain
+    return f"{origin.line}: {origin.text}"
 
 
 def verify(inventory: Inventory, *, firewalls: Sequence[str] = ()) -> Report:
@@ -255,4 +254,4 @@ def packet_verdict(inventory: Inventory, firewall_name: str, *, in_iface: str | 
     }
 
 
-__all__ = ["ALL_ADDRESSES", "Finding", "Report", "packet_verdict", "verify"]
+__all__ = ["Finding", "Report", "packet_verdict", "verify"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
 
 from mamoru.core.context import acting_as
 from mamoru.core.models import OrgUnit, Person
@@ -26,9 +27,9 @@ def load_demo_network(city: OrgUnit) -> None:
         NetworkProfile.objects.create(municipality=city, deployment_model=DeploymentModel.ALPHA)
         text = (EXAMPLES / "inventory.yaml").read_text(encoding="utf-8")
         # The exception needs its approver first (the import refuses exceptions nobody approved).
-        lgwan = Zone.objects.create(municipality=city, code="mynumber", name="マイナンバー利用事務系",
+        mynumber = Zone.objects.create(municipality=city, code="mynumber", name="マイナンバー利用事務系",
                                     tier=ZoneTier.MYNUMBER, cidrs="10.10.0.0/16")
-        DeclaredFlow.objects.create(municipality=city, name="eltax", source=lgwan, destination="192.0.2.0/24",
+        DeclaredFlow.objects.create(municipality=city, name="eltax", source=mynumber, destination="192.0.2.0/24",
                                     services="tcp/443", purpose="特定通信 (eLTAX)", is_exception=True,
                                     approver=ciso, approved_on=dt.date(2026, 4, 1))
         services.inventory_import(municipality=city, text=text)
@@ -40,7 +41,7 @@ def load_demo_network(city: OrgUnit) -> None:
         for fw, file in (("fw-core", "fw-core.rules"), ("fw-branch", "fw-branch.json")):
             firewall = Firewall.objects.get(municipality=city, name=fw)
             services.ruleset_upload(firewall=firewall, filename=file, data=(EXAMPLES / file).read_bytes(),
-                                    user=_System())
+                                    user=AnonymousUser())
         systems = [("住民基本台帳システム", SystemKind.MY_NUMBER, ZoneTier.MYNUMBER),
                    ("税務システム", SystemKind.MY_NUMBER, ZoneTier.MYNUMBER),
                    ("財務会計システム", SystemKind.BUSINESS, ZoneTier.LGWAN),
@@ -54,13 +55,4 @@ def load_demo_network(city: OrgUnit) -> None:
                                     tier=ZoneTier.MYNUMBER, multi_factor=True, export_blocked=i != 3)
             Terminal.objects.create(org_unit=sections[i % len(sections)], name=f"LG-{i + 1:03d}",
                                     tier=ZoneTier.LGWAN, multi_factor=False, export_blocked=True)
-        services.verification_run(municipality=city, user=_System())
-
-
-class _System:
-    """The demo loader acts as no user."""
-
-    is_authenticated = False
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(name)
+        services.verification_run(municipality=city, user=AnonymousUser())

@@ -34,6 +34,18 @@ NETWORK_ACTIONS: dict[str, frozenset[str]] = {
 }
 
 
+class CityNetworkRecord(AuditedModel):
+    """A record of the city's network map: scoped to the municipality, read by oversight roles, changed by
+    the CISO and 統括 (NETWORK_ACTIONS)."""
+
+    scope_path = "municipality"
+    role_actions = NETWORK_ACTIONS
+    staff_can_view = False
+
+    class Meta:
+        abstract = True
+
+
 def services_validate(text: str) -> None:
     """``tcp/25 udp/53 tcp/1000-2000`` (spaces or commas); raises ValidationError naming the bad entry."""
     from mamoru.netcheck.inventory import parse_service
@@ -64,7 +76,7 @@ def cidrs_validate(text: str) -> None:
             raise ValidationError(_("“%(entry)s” is not a network like 10.20.0.0/16.") % {"entry": entry}) from exc
 
 
-class NetworkProfile(AuditedModel):
+class NetworkProfile(CityNetworkRecord):
     """The municipality's deployment model (α, β, β', α'): it decides which systems belong in which tier."""
 
     municipality = models.OneToOneField(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -72,10 +84,6 @@ class NetworkProfile(AuditedModel):
     deployment_model = models.CharField(_("deployment model"), max_length=12, choices=DeploymentModel.choices,
                                         default=DeploymentModel.ALPHA)
     notes = models.TextField(_("notes"), blank=True)
-
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
 
     class Meta:
         verbose_name = _("network profile")
@@ -85,7 +93,7 @@ class NetworkProfile(AuditedModel):
         return str(self.get_deployment_model_display())
 
 
-class Zone(AuditedModel):
+class Zone(CityNetworkRecord):
     """A zone of the inventory file: a tier and its networks (longest prefix decides an address's zone)."""
 
     municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -98,10 +106,6 @@ class Zone(AuditedModel):
                              help_text=_("One or more networks, e.g. 10.20.0.0/16 (IPv4 or IPv6)."))
     vlan = models.CharField(_("VLAN"), max_length=40, blank=True)
     description = models.TextField(_("description"), blank=True)
-
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
 
     class Meta:
         verbose_name = _("zone")
@@ -119,7 +123,7 @@ class Zone(AuditedModel):
 ANY_OTHER_TIER = "*"
 
 
-class ZonePolicyRule(AuditedModel):
+class ZonePolicyRule(CityNetworkRecord):
     """One rule of the city's zone policy: between two tiers (both directions) only what ``allow`` says.
     The first rule naming a pair of tiers decides it; a city without rules uses the default of the seed
     (mamoru.netcheck.inventory.DEFAULT_POLICY)."""
@@ -134,10 +138,6 @@ class ZonePolicyRule(AuditedModel):
     gateway_kinds = models.JSONField(_("gateway kinds"), default=list, blank=True,
                                      help_text=_("Only these kinds of gateway; none ticked means every kind."))
     clause = models.CharField(_("policy clause"), max_length=40, help_text=_("e.g. 6(3)②"))
-
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
 
     class Meta:
         verbose_name = _("zone policy rule")
@@ -155,7 +155,7 @@ class ZonePolicyRule(AuditedModel):
             raise ValidationError({"tier_b": _("Choose two different tiers (traffic within a tier is not judged).")})
 
 
-class Gateway(AuditedModel):
+class Gateway(CityNetworkRecord):
     """A registered endpoint through which tiers may meet (無害化 relays, screen transfer, security cloud…)."""
 
     municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -167,10 +167,6 @@ class Gateway(AuditedModel):
                                 help_text=_("Protocol and ports it serves, e.g. tcp/25 or tcp/8080."))
     description = models.TextField(_("description"), blank=True)
 
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
-
     class Meta:
         verbose_name = _("gateway")
         verbose_name_plural = _("gateways")
@@ -181,7 +177,7 @@ class Gateway(AuditedModel):
         return self.name
 
 
-class DeclaredFlow(AuditedModel):
+class DeclaredFlow(CityNetworkRecord):
     """A flow the city declares; an approved exception (e.g. 特定通信 to eLTAX) is allowed by the verifier."""
 
     municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -197,10 +193,6 @@ class DeclaredFlow(AuditedModel):
     approver = models.ForeignKey(Person, verbose_name=_("approver"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="+")
     approved_on = models.DateField(_("approved on"), null=True, blank=True)
-
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
 
     class Meta:
         verbose_name = _("declared flow")
@@ -225,7 +217,7 @@ class DeclaredFlow(AuditedModel):
             raise ValidationError({"destination": _("Give a zone code or a network such as 192.0.2.0/24.")}) from exc
 
 
-class Firewall(AuditedModel):
+class Firewall(CityNetworkRecord):
     """A firewall whose ruleset the verifier reads; ``interfaces`` maps its interfaces to zone codes."""
 
     municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -235,10 +227,6 @@ class Firewall(AuditedModel):
     interfaces = models.JSONField(_("interfaces"), default=dict, blank=True,
                                   help_text=_("Interface → zone code, e.g. {\"eth0\": \"mynumber\"}."))
     description = models.TextField(_("description"), blank=True)
-
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
 
     class Meta:
         verbose_name = _("firewall")
@@ -267,7 +255,7 @@ class Firewall(AuditedModel):
                     "codes": ", ".join(unknown)}})
 
 
-class Ruleset(AuditedModel):
+class Ruleset(CityNetworkRecord):
     """One uploaded ruleset of a firewall; the newest is the one verified. Kept for the run history."""
 
     firewall = models.ForeignKey(Firewall, verbose_name=_("firewall"), on_delete=models.CASCADE,
@@ -282,8 +270,6 @@ class Ruleset(AuditedModel):
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     scope_path = "firewall__municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
     audit_exclude = AuditedModel.audit_exclude | {"content"}
 
     class Meta:
@@ -353,7 +339,7 @@ class Terminal(AuditedModel):
         return self.name
 
 
-class VerificationRun(AuditedModel):
+class VerificationRun(CityNetworkRecord):
     """One run of the verifier over the city's inventory and current rulesets, with its whole report."""
 
     municipality = models.ForeignKey(OrgUnit, verbose_name=_("municipality"), on_delete=models.CASCADE,
@@ -370,9 +356,6 @@ class VerificationRun(AuditedModel):
     report = models.JSONField(_("report"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
 
-    scope_path = "municipality"
-    role_actions = NETWORK_ACTIONS
-    staff_can_view = False
     audit_exclude = AuditedModel.audit_exclude | {"report", "inventory"}
 
     class Meta:

@@ -179,48 +179,47 @@ def inventory_import(*, municipality: OrgUnit, text: str) -> dict[str, int]:
 
 
 def verification_run(*, municipality: OrgUnit, user: Any) -> VerificationRun:
-    """Verify the city's current rulesets against its inventory and zone policy; store the whole report."""
-    firewalls = list(Firewall.objects.filter(municipality=municipality))
-    current = {fw.pk: fw.current_ruleset() for fw in firewalls}
-    text = inventory_yaml(municipality)
+    """Verify the city's current rulesets against its inventory and zone policy; store the whole report
+    with the exact inventory it verified."""
+    doc = inventory_document(municipality)
+    files: dict[str, tuple[str, str]] = {}  # firewall → (path in the inventory, ruleset text)
+    missing = []
+    rulesets = []
+    for fw in Firewall.objects.filter(municipality=municipality):
+        ruleset = fw.current_ruleset()
+        if ruleset is None:
+            missing.append(fw.name)
+            continue
+        rulesets.append(ruleset)
+        # The report names each rule's file as "<firewall>/<uploaded file name>".
+        name = Path(ruleset.filename).name
+        if name in ("", ".", ".."):
+            name = f"ruleset.{EXTENSIONS[fw.format]}"
+        files[fw.name] = (f"{fw.name}/{name}", ruleset.content)
+    doc["firewalls"] = [{**f, "ruleset": files[f["name"]][0]} for f in doc["firewalls"] if f["name"] in files]
+    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
     run = VerificationRun(municipality=municipality, started_by=user if user.is_authenticated else None,
                           inventory=text, status=RunStatus.FAILED)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mamoru-netcheck-") as folder:
-        base = Path(folder)
-        doc = inventory_document(municipality)
-        missing = []
-        files: dict[str, str] = {}
-        for fw in firewalls:
-            ruleset = current[fw.pk]
-            if ruleset is None:
-                missing.append(fw.name)
-                continue
-            # The report names each rule's file as "<firewall>/<uploaded file name>".
-            name = Path(ruleset.filename).name
-            if name in ("", ".", ".."):
-                name = f"ruleset.{EXTENSIONS[fw.format]}"
-            (base / fw.name).mkdir()
-            (base / fw.name / name).write_text(ruleset.content, encoding="utf-8")
-            files[fw.name] = f"{fw.name}/{name}"
-        doc["firewalls"] = [{**f, "ruleset": files[f["name"]]} for f in doc["firewalls"] if f["name"] in files]
+        for path, content in files.values():
+            (Path(folder) / path).parent.mkdir()
+            (Path(folder) / path).write_text(content, encoding="utf-8")
         if doc["zones"]:
-            _verify_into(run, doc, folder, missing)
+            _verify_into(run, text, folder, missing)
         else:
             run.error = _("The verification could not run: no zones are registered yet.")
     run.seconds = round(time.perf_counter() - started, 3)
     with transaction.atomic():
         run.full_clean()
         run.save()
-        run.rulesets.set([r for r in current.values() if r is not None])  # the run itself is audited
+        run.rulesets.set(rulesets)  # the run itself is audited
     return run
 
 
-def _verify_into(run: VerificationRun, doc: dict[str, Any], folder: str, missing: list[str]) -> None:
+def _verify_into(run: VerificationRun, text: str, folder: str, missing: list[str]) -> None:
     try:
-        inventory = parse_inventory(yaml.safe_dump(doc, allow_unicode=True), source="inventory.yaml",
-                                    base=Path(folder))
-        report = verify(inventory)
+        report = verify(parse_inventory(text, source="inventory.yaml", base=Path(folder)))
     except ParseError as exc:
         run.error = _("The verification could not run: %(error)s") % {"error": exc}
         return
