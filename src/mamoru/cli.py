@@ -1,8 +1,11 @@
 """The ``mamoru`` command.
 
 ``mamoru init [--demo]``, ``serve``, ``createadmin``, ``token create|revoke|list``, ``check``,
-``audit verify``, ``assets …``, ``policy export|remind`` map to the project's management commands;
+``audit verify``, ``assets …``, ``policy export|remind``, ``quarantine ingest|expire`` map to the
+project's management commands;
 ``mamoru netcheck verify|packet`` runs the segmentation verifier without Django;
+``mamoru sanitize`` (the 無害化 engine, stdin → stdout) and ``mamoru relay serve|…`` (the sanitizing
+SMTP relay) run without Django too;
 ``mamoru manage …`` is Django's manage.py.
 """
 
@@ -21,6 +24,14 @@ COMMANDS = {
     "audit": "audit",
     "assets": "assets",
     "policy": "policy",
+    "quarantine": "quarantine",
+}
+
+# Verbs served by modules that never import Django: module path → its ``main(argv) -> int``.
+ENGINES = {
+    "netcheck": "mamoru.netcheck.cli",
+    "sanitize": "mamoru.sanitize.cli",
+    "relay": "mamoru.relay.cli",
 }
 
 
@@ -31,13 +42,13 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args or args[0] in {"-h", "--help", "help"}:
         print(__doc__.strip())
-        print("\ncommands: " + ", ".join([*COMMANDS, "netcheck", "manage"]))
+        print("\ncommands: " + ", ".join([*COMMANDS, *ENGINES, "manage"]))
         return
     verb, rest = args[0], args[1:]
-    if verb == "netcheck":  # the pure engine: no settings, no database
-        from mamoru.netcheck.cli import main as netcheck
+    if verb in ENGINES:  # pure engines and the relay: no settings, no database
+        import importlib
 
-        sys.exit(netcheck(rest))
+        sys.exit(importlib.import_module(ENGINES[verb]).main(rest))
     if verb == "manage":
         execute_from_command_line(["mamoru manage", *rest])
         return

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "mamoru.assets",
     "mamoru.policy",
     "mamoru.network",
+    "mamoru.quarantine",
 ]
 
 MIDDLEWARE = [
@@ -242,6 +243,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ApiTokenStatusEnum": "mamoru.core.services_tokens.TokenStatus"},
 }
+
+# The sanitizing relay's spool (``mamoru relay serve --spool``): its events are ingested from here and released
+# originals are queued here for delivery. The quarantine store of originals is its ``quarantine/`` folder.
+RELAY_SPOOL_DIR = Path(os.environ.get("MAMORU_RELAY_SPOOL", DATA_DIR / "relay-spool")).resolve()
 
 EMAIL_BACKEND = os.environ.get("MAMORU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

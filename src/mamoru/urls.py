@@ -11,6 +11,7 @@ urlpatterns = [
     path("assets/", include("mamoru.assets.urls")),
     path("policy/", include("mamoru.policy.urls")),
     path("network/", include("mamoru.network.urls")),
+    path("quarantine/", include("mamoru.quarantine.urls")),
     path("api/", include("mamoru.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

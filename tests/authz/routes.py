@@ -421,3 +421,41 @@ ROUTES.update({
     "network:terminal_create": Route(SECTION_EDITORS | {"other_ciso"}, kwargs=_network_none),
     "network:terminal_edit": Route(SECTION_EDITORS, kwargs=_network("terminal", "Terminal", org_unit__code="sec-a")),
 })
+
+
+# --- the mail quarantine of the 無害化 gateway (issue 6): one sanitized mail for staff_a (課A) with a removed
+# attachment and staff_a's release request; the city's approver is the 情報セキュリティ管理者. Made on first use.
+def _mail_world(w: Any) -> Any:
+    if not hasattr(w, "mail_item"):
+        from tests.quarantine.factories import item_for, release_for
+
+        w.mail_item = item_for(w.people["staff_a"])
+        w.mail_release = release_for(w.mail_item, w.people["staff_a"])
+    return w
+
+
+def _mail_item(w: Any) -> dict[str, Any]:
+    return {"pk": _mail_world(w).mail_item.pk}
+
+
+def _mail_release(w: Any) -> dict[str, Any]:
+    return {"pk": _mail_world(w).mail_release.pk}
+
+
+MAIL_READERS = frozenset({"ciso", "chief", "manager_a", "staff_a"})  # the recipient, their 管理者, city-wide roles
+MAIL_APPROVERS = frozenset({"ciso", "chief", "manager_a"})
+OVERSIGHT = frozenset({"ciso", "chief", "dept_head_a", "manager_a", "sysadmin_a", "auditor", "other_ciso"})
+
+ROUTES.update({
+    "quarantine:item_list": Route(ALL, kwargs=lambda w: (_mail_world(w), {})[1]),
+    "quarantine:item_detail": Route(MAIL_READERS, kwargs=_mail_item),
+    "quarantine:release_request": Route(MAIL_READERS, kwargs=_mail_item, **POST_302,
+                                        data=lambda w: {"part_path": "", "reason": "matrix: needed for work"}),
+    "quarantine:release_list": Route(MAIL_APPROVERS | {"other_ciso"}, kwargs=lambda w: (_mail_world(w), {})[1]),
+    "quarantine:release_decide": Route(MAIL_APPROVERS, kwargs=_mail_release, **POST_302,
+                                       data=lambda w: {"decision": "refuse", "note": "matrix"}),
+    # Not yet approved: every reader is sent back to the mail with a message (302); others get 404.
+    "quarantine:release_download": Route(MAIL_READERS, kwargs=_mail_release, ok=302),
+    "quarantine:daily": Route(OVERSIGHT, kwargs=lambda w: (_mail_world(w), {})[1]),
+    "quarantine:settings_edit": Route(ORG_ADMIN),
+})

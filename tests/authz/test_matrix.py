@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.authz.routes import PREFIX_RULES, ROUTES, Route
@@ -43,18 +44,18 @@ def test_declared_routes_exist() -> None:
     assert not stale, f"routes.py declares routes that no longer exist: {stale}"
 
 
-@pytest.fixture
-def matrix_world(world: Any) -> Any:
-    from django.utils import timezone
-
-    from mamoru.compliance.models import Finding
-    from mamoru.core.services_tokens import token_create
-
-    world.ciso_token, _ = token_create(user=world.user("ciso"), name="matrix")
+def _build_matrix_world() -> Any:
     import datetime as dt
 
-    from mamoru.assets import inventory, services
+    from django.utils import timezone
 
+    from mamoru.assets import inventory, services
+    from mamoru.compliance.models import Finding
+    from mamoru.core.services_tokens import token_create
+    from tests.personas import build_world
+
+    world = build_world()
+    world.ciso_token, _ = token_create(user=world.user("ciso"), name="matrix")
     services.scheme_presets_load(world.units["city"])
     services.asset_create(org_unit=world.units["sec_a"], name="matrix asset")
     world.campaign = inventory.campaign_start(municipality=world.units["city"], due_on=dt.date(2030, 1, 31),
@@ -64,7 +65,50 @@ def matrix_world(world: Any) -> Any:
         code="TEST-001", clause="6(1)", severity="high", org_unit=world.units["sec_a"],
         object_type="core.orgunit", object_id=str(world.units["sec_a"].pk), object_repr="課A",
         message="matrix", first_seen=now, last_seen=now)
+    # Every app's route data, made once (routes.py makes it on first use when it is missing).
+    from tests.authz import routes
+
+    for make in (routes._asset_world, routes._policy_world, routes._network_world, routes._mail_world):
+        make(world)
+    world.sessions = {p: signed_in_client(world.user(p)).cookies[settings.SESSION_COOKIE_NAME].value
+                      for p in PERSONAS}
     return world
+
+
+@pytest.fixture(scope="module")
+def _matrix_base(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """The persona world and a signed-in session per persona, built once per module inside a transaction
+    that is rolled back at the end (like Django's TestCase.setUpTestData): each test runs in a savepoint
+    of it, so what a route changes is undone before the next test."""
+    from django.db import connections, transaction
+
+    with django_db_blocker.unblock():
+        blocks = [transaction.atomic(using=alias) for alias in connections]
+        for block in blocks:
+            block.__enter__()
+        try:
+            yield _build_matrix_world()
+        finally:
+            for alias, block in zip(connections, blocks, strict=True):
+                transaction.set_rollback(True, using=alias)
+                block.__exit__(None, None, None)
+
+
+@pytest.fixture
+def matrix_world(_matrix_base: Any, db: Any) -> Any:
+    # Route data made on first use inside a test (routes.py) is rolled back with it: forget it afterwards.
+    before = set(vars(_matrix_base))
+    yield _matrix_base
+    for attr in set(vars(_matrix_base)) - before:
+        delattr(_matrix_base, attr)
+
+
+def _client(world: Any, persona: str) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[persona]
+    return client
 
 
 def _call(client: Any, route: Route, name: str, world: Any) -> int:
@@ -80,7 +124,7 @@ def test_route_matrix(name: str, matrix_world: Any) -> None:
     route = ROUTES[name]
     wrong = {}
     for persona in PERSONAS:
-        client = signed_in_client(matrix_world.user(persona))
+        client = _client(matrix_world, persona)
         got = _call(client, route, name, matrix_world)
         if got != route.expected(persona):
             wrong[persona] = f"got {got}, expected {route.expected(persona)}"
@@ -98,6 +142,6 @@ def test_route_anonymous(name: str, matrix_world: Any) -> None:
 
 def test_admin_routes_refuse_every_persona(matrix_world: Any) -> None:
     for persona in PERSONAS:
-        client = signed_in_client(matrix_world.user(persona))
+        client = _client(matrix_world, persona)
         response = client.get(reverse("admin:index"))
         assert response.status_code == 302 and "/admin/login/" in response["Location"], persona

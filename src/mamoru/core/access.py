@@ -202,6 +202,18 @@ def can(user: Any, action: str, obj: Model) -> bool:
     return type(obj)._default_manager.restrict(user, action).filter(pk=obj.pk).exists()  # type: ignore[attr-defined]
 
 
+def holds_role_over(user: Any, role_codes: frozenset[str], unit_path: str) -> bool:
+    """Whether ``user`` holds one of ``role_codes`` on the unit at ``unit_path`` (directly, or on an ancestor
+    whose grant covers its children): e.g. the approver a city configured for quarantine releases."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(g.role in role_codes and (unit_path == g.unit_path
+                                         or (g.covers_children and unit_path.startswith(g.unit_path)))
+               for g in user_grants(user))
+
+
 def units_for(user: Any, action: str, model: type[Model]) -> Any:
     """Org units in which ``user`` may ``action`` objects of ``model`` (for create forms)."""
     from mamoru.core.models import OrgUnit
