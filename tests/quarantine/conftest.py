@@ -51,3 +51,16 @@ def gateway(world: Any, settings: Any, tmp_path: Path) -> Gateway:
             person.save()
     settings_for(world.people["staff_a"])
     return Gateway(world=world, spool=tmp_path / "spool")
+
+
+@pytest.fixture
+def invoice(gateway: Gateway) -> Any:
+    """staff_a's invoice mail (a PDF with JavaScript attached) as the relay handled it, ingested."""
+    from mamoru.quarantine import services
+    from mamoru.quarantine.models import QuarantineItem
+    from tests.quarantine.mails import invoice_mail
+
+    a = gateway.address("staff_a")
+    gateway.relay_processed(invoice_mail(a), [a])
+    services.events_ingest()
+    return QuarantineItem.objects.get(recipient_address=a)

@@ -9,37 +9,28 @@ from django.urls import reverse
 
 from mamoru.quarantine import services
 from mamoru.quarantine.models import GatewaySettings, QuarantineItem, ReleaseRequest
-from tests.quarantine.mails import invoice_mail
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def mail(gateway: Any) -> QuarantineItem:
-    a = gateway.address("staff_a")
-    gateway.relay_processed(invoice_mail(a), [a])
-    services.events_ingest()
-    return QuarantineItem.objects.get(recipient_address=a)
-
-
-def test_recipient_asks_and_manager_approves_through_the_pages(gateway: Any, mail: QuarantineItem,
+def test_recipient_asks_and_manager_approves_through_the_pages(gateway: Any, invoice: QuarantineItem,
                                                               login_as: Any) -> None:
     staff = login_as("staff_a")
     listing = staff.get(reverse("quarantine:item_list")).content.decode()
     assert "請求書の送付について" in listing
-    detail = staff.get(mail.get_absolute_url()).content.decode()
-    assert "請求書.pdf" in detail and mail.quarantine_id in detail and "削除" in detail
-    pdf = next(p["path"] for p in mail.releasable_parts() if p["filename"] == "請求書.pdf")
-    response = staff.post(reverse("quarantine:release_request", args=[mail.pk]),
+    detail = staff.get(invoice.get_absolute_url()).content.decode()
+    assert "請求書.pdf" in detail and invoice.quarantine_id in detail and "削除" in detail
+    pdf = next(p["path"] for p in invoice.releasable_parts() if p["filename"] == "請求書.pdf")
+    response = staff.post(reverse("quarantine:release_request", args=[invoice.pk]),
                           {"part_path": pdf, "reason": "支払い処理に原本が必要"}, follow=True)
     assert "承認者に依頼を送りました。" in response.content.decode()
-    req = ReleaseRequest.objects.get(item=mail)
+    req = ReleaseRequest.objects.get(item=invoice)
 
     # The request waits on the manager's list; staff of 課B see neither the mail nor the request.
     manager = login_as("manager_a")
     waiting = manager.get(reverse("quarantine:release_list")).content.decode()
     assert "支払い処理に原本が必要" in waiting
-    assert login_as("staff_b").get(mail.get_absolute_url()).status_code == 404
+    assert login_as("staff_b").get(invoice.get_absolute_url()).status_code == 404
     assert "請求書の送付について" not in login_as("staff_b").get(reverse("quarantine:item_list")).content.decode()
 
     done = manager.post(reverse("quarantine:release_decide", args=[req.pk]),
@@ -49,8 +40,8 @@ def test_recipient_asks_and_manager_approves_through_the_pages(gateway: Any, mai
     assert req.status == "approved"
 
 
-def test_a_refusal_without_reason_is_refused_in_japanese(gateway: Any, mail: QuarantineItem, login_as: Any) -> None:
-    req = services.release_request_create(item=mail, user=gateway.world.user("staff_a"), part_path="",
+def test_a_refusal_without_reason_is_refused_in_japanese(gateway: Any, invoice: QuarantineItem, login_as: Any) -> None:
+    req = services.release_request_create(item=invoice, user=gateway.world.user("staff_a"), part_path="",
                                           reason="原本が必要です")
     response = login_as("manager_a").post(reverse("quarantine:release_decide", args=[req.pk]),
                                           {"decision": "refuse", "note": ""}, follow=True)
@@ -59,7 +50,7 @@ def test_a_refusal_without_reason_is_refused_in_japanese(gateway: Any, mail: Qua
     assert req.status == "requested"
 
 
-def test_daily_counts_page(gateway: Any, mail: QuarantineItem, login_as: Any) -> None:
+def test_daily_counts_page(gateway: Any, invoice: QuarantineItem, login_as: Any) -> None:
     html = login_as("ciso").get(reverse("quarantine:daily")).content.decode()
     assert "日別の件数" in html and "<td>1</td>" in html
     assert login_as("staff_a").get(reverse("quarantine:daily")).status_code == 404
