@@ -13,14 +13,14 @@ from mamoru.assets import search
 from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
-from mamoru.core.filtersets import IdChoiceFilter, IdFilter, YesNoFilter
+from mamoru.core.filtersets import IdChoiceFilter, IdFilter, PerRequestFormMixin, YesNoFilter
 from mamoru.core.models import OrgUnit
 from mamoru.core.widgets import FastSelect
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
 
 
-class InformationAssetFilterSet(df.FilterSet):
+class InformationAssetFilterSet(PerRequestFormMixin, df.FilterSet):
     q = df.CharFilter(label=_("Search"), method="search",
                       help_text=_("Register number, name or description; full/half width and kana are ignored."))
     org_unit = IdChoiceFilter(label=_("section (with sub-units)"), method="in_unit")

@@ -59,6 +59,26 @@ class IdChoiceFilter(df.TypedChoiceFilter):
         self.__dict__.pop("_field", None)
 
 
+class PerRequestFormMixin:
+    """The filterset's form uses the fields its filters made for this instance, without Django's deep copy.
+
+    ``Form.__init__`` deep-copies the class's fields so instances never share them; here the form class itself
+    is made per filterset instance (django-filter's ``get_form_class``), so the copy only cost time — on the
+    register page, several milliseconds copying the section and level choices on every request.
+    """
+
+    @property
+    def form(self) -> Any:
+        if not hasattr(self, "_form"):
+            form_class = self.get_form_class()  # type: ignore[attr-defined]
+            fields, form_class.base_fields = form_class.base_fields, {}
+            data = self.data if self.is_bound else None  # type: ignore[attr-defined]
+            form = form_class(data, prefix=self.form_prefix)  # type: ignore[attr-defined]
+            form.fields = fields
+            self._form = form
+        return self._form
+
+
 def YesNoFilter(**kwargs: object) -> df.BooleanFilter:
     return df.BooleanFilter(widget=AnyYesNo, **kwargs)
 
