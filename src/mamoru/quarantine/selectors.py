@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from mamoru.quarantine.choices import GatewayEventKind, ReleaseStatus
-from mamoru.quarantine.models import GatewayEvent, QuarantineItem, ReleaseRequest
+from mamoru.quarantine.models import GatewayEvent, GatewaySettings, QuarantineItem, ReleaseRequest
 from mamoru.quarantine.services import may_decide
 
 
@@ -21,7 +21,10 @@ def releases_to_decide(user: Any) -> list[ReleaseRequest]:
     """Open requests in the user's approval scope that the city's settings let this user decide."""
     qs = (ReleaseRequest.objects.restrict(user, "approve").filter(status=ReleaseStatus.REQUESTED)
           .select_related("item", "item__org_unit", "item__municipality", "requested_by").order_by("created_at"))
-    return [r for r in qs[:500] if may_decide(user, r)]
+    requests = list(qs[:500])
+    roles = dict(GatewaySettings.objects.filter(municipality_id__in={r.item.municipality_id for r in requests})
+                 .values_list("municipality_id", "approver_role"))
+    return [r for r in requests if may_decide(user, r, roles)]
 
 
 def daily_counts(user: Any, *, days: int = 31, today: dt.date | None = None) -> list[dict[str, Any]]:

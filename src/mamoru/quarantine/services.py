@@ -239,15 +239,19 @@ def release_request_create(*, item: QuarantineItem, user: Any, part_path: str, r
     return req
 
 
-def may_decide(user: Any, req: ReleaseRequest) -> bool:
-    """Whether ``user`` is the approver the city configured for this item (and did not ask for it)."""
+def may_decide(user: Any, req: ReleaseRequest, roles_by_city: dict[int | None, str] | None = None) -> bool:
+    """Whether ``user`` is the approver the city configured for this item (and did not ask for it).
+    ``roles_by_city``: the cities' approver roles read once for a list of requests (else one query)."""
     item = req.item
     if req.requested_by.user_id == getattr(user, "pk", None) and not getattr(user, "is_superuser", False):
         return False
     unit = item.org_unit or item.municipality
     if unit is None:
         return bool(getattr(user, "is_superuser", False))
-    role = gateway_settings_for(item.municipality).approver_role
+    if roles_by_city is None or item.municipality_id not in roles_by_city:
+        role = gateway_settings_for(item.municipality).approver_role
+    else:
+        role = roles_by_city[item.municipality_id]
     return holds_role_over(user, APPROVER_ROLES[ApproverRole(role)], unit.path)
 
 
