@@ -1,7 +1,7 @@
 """The ``mamoru`` command.
 
 ``mamoru init [--demo]``, ``serve``, ``createadmin``, ``token create|revoke|list``, ``check``,
-``audit verify``, ``assets …``, ``policy export|remind``, ``quarantine ingest|expire`` map to the
+``audit verify``, ``assets …``, ``policy export|remind``, ``quarantine ingest|expire``, ``inspection remind`` map to the
 project's management commands;
 ``mamoru netcheck verify|packet`` runs the segmentation verifier without Django;
 ``mamoru sanitize`` (the 無害化 engine, stdin → stdout) and ``mamoru relay serve|…`` (the sanitizing
@@ -25,6 +25,7 @@ COMMANDS = {
     "assets": "assets",
     "policy": "policy",
     "quarantine": "quarantine",
+    "inspection": "inspection",
 }
 
 # Verbs served by modules that never import Django: module path → its ``main(argv) -> int``.

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "mamoru.policy",
     "mamoru.network",
     "mamoru.quarantine",
+    "mamoru.inspection",
 ]
 
 MIDDLEWARE = [

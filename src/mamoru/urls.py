@@ -12,6 +12,7 @@ urlpatterns = [
     path("policy/", include("mamoru.policy.urls")),
     path("network/", include("mamoru.network.urls")),
     path("quarantine/", include("mamoru.quarantine.urls")),
+    path("inspection/", include("mamoru.inspection.urls")),
     path("api/", include("mamoru.api_urls")),
     path("admin/", admin.site.urls),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -69,3 +69,6 @@ class AuditEvent(models.TextChoices):
     QUARANTINE_PURGE = "quarantine_purge", _("Quarantined originals deleted after retention")
     CSRF_FAILURE = "csrf_failure", _("Forged or expired form rejected")
     ACCESS_DENIED = "access_denied", _("Access denied")
+    INSPECTION_ASSIGNED = "inspection_assigned", _("Self-inspection assigned")
+    INSPECTION_ANSWERS = "inspection_answers", _("Self-inspection answers saved")
+    INSPECTION_REMINDED = "inspection_reminded", _("Self-inspection reminders sent")

@@ -28,6 +28,8 @@ NAV: list[NavItem] = [
     NavItem(_("Network"), "network:overview", "network.Zone", "/network/"),
     NavItem(_("Information systems"), "network:system_list", "network.InformationSystem", "/network/systems/"),
     NavItem(_("Mail quarantine"), "quarantine:item_list", "quarantine.QuarantineItem", "/quarantine/"),
+    NavItem(_("Self-inspection"), "inspection:home", None, "/inspection/"),
+    NavItem(_("Audit"), "inspection:plan_list", "inspection.AuditPlan", "/inspection/audit/"),
     NavItem(_("Findings"), "compliance:finding_list", "compliance.Finding", "/compliance/"),
     NavItem(_("Audit trail"), "core:audit_list", "core.AuditEntry", "/audit/"),
     NavItem(_("API tokens"), "core:token_list", None, "/account/tokens/"),
