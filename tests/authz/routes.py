@@ -459,3 +459,103 @@ ROUTES.update({
     "quarantine:daily": Route(OVERSIGHT, kwargs=lambda w: (_mail_world(w), {})[1]),
     "quarantine:settings_edit": Route(ORG_ADMIN),
 })
+
+
+# --- self-inspection and audit (issue 7): this year's campaign of テスト市 with staff_a's answered checklist and
+# one evidence file (submitted); an audit of 課B by the auditor persona, a finding and staff_b's corrective action.
+def _inspection_world(w: Any) -> Any:
+    if not hasattr(w, "campaign_now"):
+        from mamoru.core.context import acting_as
+        from mamoru.inspection import services as inspection_services
+        from mamoru.inspection.models import ChecklistTemplate
+        from tests.inspection.factories import PDF, answer_everything, assignment_of, audit_for, campaign_for
+
+        w.campaign_now = campaign_for(w)
+        w.assignment_staff_a = assignment_of(w.campaign_now, w, "staff_a")
+        question = w.campaign_now.questions.filter(audience="all_staff").first()
+        with acting_as(user=w.user("staff_a")):
+            w.evidence_staff_a = inspection_services.evidence_add(
+                assignment=w.assignment_staff_a, user=w.user("staff_a"), question_id=question.pk,
+                filename="記録.pdf", data=PDF)
+            # Submitted: the owner's own delete is then refused (302) and the file stays for the next persona.
+            answer_everything(w.assignment_staff_a, w.user("staff_a"))
+        w.question_pk = question.pk
+        w.template_pk = ChecklistTemplate.objects.filter(municipality=w.units["city"]).order_by("pk").first().pk
+        audit_for(w)
+    return w
+
+
+def _insp(attr: str) -> Callable[[Any], dict[str, Any]]:
+    return lambda w: {"pk": getattr(_inspection_world(w), attr).pk}
+
+
+def _insp_none(w: Any) -> dict[str, Any]:
+    _inspection_world(w)
+    return {}
+
+
+def _template_question(w: Any) -> dict[str, Any]:
+    from mamoru.inspection.models import TemplateQuestion
+
+    return {"pk": TemplateQuestion.objects.filter(template_id=_inspection_world(w).template_pk).first().pk}
+
+
+def _evidence_post(w: Any) -> dict[str, Any]:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.inspection.factories import PDF
+
+    return {"question": _inspection_world(w).question_pk,
+            "file": SimpleUploadedFile("matrix.pdf", PDF, content_type="application/pdf")}
+
+
+INSPECTION_ADMIN = frozenset({"ciso", "chief"})
+ASSIGNMENT_READERS = frozenset({"ciso", "chief", "auditor", "dept_head_a", "manager_a", "sysadmin_a", "staff_a"})
+RESULT_READERS = frozenset({"ciso", "chief", "auditor", "dept_head_a", "manager_a", "sysadmin_a"})
+FINDING_SEC_B = frozenset({"ciso", "chief", "auditor", "staff_b"})  # city-wide oversight and the action's owner
+
+ROUTES.update({
+    "inspection:home": Route(ALL, kwargs=_insp_none),
+    "inspection:template_list": Route(OVERSIGHT, kwargs=_insp_none),
+    "inspection:template_generate": Route(ORG_ADMIN, kwargs=_insp_none, **POST_302),
+    "inspection:template_detail": Route(CITY_WIDE, kwargs=lambda w: {"pk": _inspection_world(w).template_pk}),
+    "inspection:question_create": Route(INSPECTION_ADMIN, kwargs=lambda w: {"pk": _inspection_world(w).template_pk}),
+    "inspection:question_edit": Route(INSPECTION_ADMIN, kwargs=_template_question),
+    "inspection:campaign_create": Route(ORG_ADMIN, kwargs=_insp_none),
+    "inspection:campaign_detail": Route(CITY_MEMBERS, kwargs=_insp("campaign_now")),
+    "inspection:campaign_close": Route(INSPECTION_ADMIN, kwargs=_insp("campaign_now"), **POST_302),
+    "inspection:results": Route(RESULT_READERS, kwargs=_insp("campaign_now")),
+    "inspection:results_xlsx": Route(RESULT_READERS, kwargs=_insp("campaign_now")),
+    "inspection:results_pdf": Route(RESULT_READERS, kwargs=_insp("campaign_now")),
+    "inspection:assignment_detail": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a")),
+    # Only the owner's answers change; other readers are sent back with the reason (302).
+    "inspection:assignment_reopen": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a"), **POST_302),
+    "inspection:evidence_upload": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a"), **POST_302,
+                                        data=_evidence_post),
+    "inspection:evidence_download": Route(ASSIGNMENT_READERS, kwargs=_insp("evidence_staff_a")),
+    "inspection:evidence_delete": Route(ASSIGNMENT_READERS, kwargs=_insp("evidence_staff_a"), **POST_302),
+    "inspection:plan_list": Route(AUDIT, kwargs=_insp_none),
+    "inspection:plan_create": Route(AUDIT, kwargs=_insp_none),
+    "inspection:plan_detail": Route(CITY_WIDE, kwargs=_insp("audit_yearly")),
+    "inspection:plan_approve": Route(frozenset({"ciso"}), kwargs=_insp("audit_medium"), **POST_302),
+    "inspection:engagement_create": Route(CITY_WIDE, kwargs=_insp("audit_yearly")),
+    "inspection:engagement_detail": Route(CITY_WIDE, kwargs=_insp("engagement")),
+    "inspection:engagement_edit": Route(CITY_WIDE, kwargs=_insp("engagement")),
+    # Only the engagement's auditors act on it; the CISO and 統括 are sent back with the reason (302).
+    "inspection:engagement_advance": Route(CITY_WIDE, kwargs=_insp("engagement"), **POST_302),
+    "inspection:note_add": Route(CITY_WIDE, kwargs=_insp("engagement"), **POST_302,
+                                 data=lambda w: {"noted_on": "2026-11-01", "text": "matrix"}),
+    "inspection:finding_add": Route(CITY_WIDE, kwargs=_insp("engagement"), **POST_302, data=lambda w: {
+        "org_unit": w.units["sec_b"].pk, "title": "matrix", "severity": "low", "evidence": "m",
+        "recommendation": "m"}),
+    "inspection:engagement_pdf": Route(CITY_WIDE, kwargs=_insp("engagement")),
+    "inspection:finding_list": Route(ALL, kwargs=_insp_none),
+    "inspection:finding_detail": Route(FINDING_SEC_B, kwargs=_insp("audit_finding")),
+    "inspection:action_add": Route(INSPECTION_ADMIN, kwargs=_insp("audit_finding"), **POST_302, data=lambda w: {
+        "description": "matrix", "owner": w.people["staff_b"].pk, "due_on": "2099-01-01"}),
+    "inspection:action_progress": Route(frozenset({"ciso", "chief", "staff_b"}), kwargs=_insp("corrective_action"),
+                                        **POST_302, data=lambda w: {"status": "in_progress",
+                                                                    "progress_note": "matrix"}),
+    "inspection:action_follow_up": Route(CITY_WIDE, kwargs=_insp("corrective_action"), **POST_302,
+                                         data=lambda w: {"decision": "accept", "verification_note": "matrix"}),
+})

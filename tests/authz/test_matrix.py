@@ -68,7 +68,8 @@ def _build_matrix_world() -> Any:
     # Every app's route data, made once (routes.py makes it on first use when it is missing).
     from tests.authz import routes
 
-    for make in (routes._asset_world, routes._policy_world, routes._network_world, routes._mail_world):
+    for make in (routes._asset_world, routes._policy_world, routes._network_world, routes._mail_world,
+                 routes._inspection_world):
         make(world)
     world.sessions = {p: signed_in_client(world.user(p)).cookies[settings.SESSION_COOKIE_NAME].value
                       for p in PERSONAS}
