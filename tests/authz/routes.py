@@ -500,15 +500,6 @@ def _template_question(w: Any) -> dict[str, Any]:
     return {"pk": TemplateQuestion.objects.filter(template_id=_inspection_world(w).template_pk).first().pk}
 
 
-def _evidence_post(w: Any) -> dict[str, Any]:
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from tests.inspection.factories import PDF
-
-    return {"question": _inspection_world(w).question_pk,
-            "file": SimpleUploadedFile("matrix.pdf", PDF, content_type="application/pdf")}
-
-
 INSPECTION_ADMIN = frozenset({"ciso", "chief"})
 ASSIGNMENT_READERS = frozenset({"ciso", "chief", "auditor", "dept_head_a", "manager_a", "sysadmin_a", "staff_a"})
 RESULT_READERS = frozenset({"ciso", "chief", "auditor", "dept_head_a", "manager_a", "sysadmin_a"})
@@ -530,8 +521,6 @@ ROUTES.update({
     "inspection:assignment_detail": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a")),
     # Only the owner's answers change; other readers are sent back with the reason (302).
     "inspection:assignment_reopen": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a"), **POST_302),
-    "inspection:evidence_upload": Route(ASSIGNMENT_READERS, kwargs=_insp("assignment_staff_a"), **POST_302,
-                                        data=_evidence_post),
     "inspection:evidence_download": Route(ASSIGNMENT_READERS, kwargs=_insp("evidence_staff_a")),
     "inspection:evidence_delete": Route(ASSIGNMENT_READERS, kwargs=_insp("evidence_staff_a"), **POST_302),
     "inspection:plan_list": Route(AUDIT, kwargs=_insp_none),

@@ -109,8 +109,8 @@ def test_a_closed_campaign_keeps_its_answers(world, mine, login_as):
 def _upload(client, assignment, question, name, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(f"/inspection/assignments/{assignment.pk}/evidence/",
-                       {"question": question.pk, "file": SimpleUploadedFile(name, data)}, follow=True)
+    return client.post(assignment.get_absolute_url(),
+                       {"action": "draft", f"f{question.pk}": SimpleUploadedFile(name, data)}, follow=True)
 
 
 def test_evidence_is_stored_under_its_hash_and_read_by_overseers_only(world, mine, login_as):
@@ -141,7 +141,7 @@ def _docx(macro: bool = False) -> bytes:
 @pytest.mark.parametrize(("name", "data", "reason"), [
     ("report.pdf", b"\x89PNG\r\n\x1a\n....", "report.pdf does not contain what its name says (.pdf)"),
     ("tool.exe", b"MZ\x90\x00", "tool.exe: this type of file is not accepted as evidence"),
-    ("empty.txt", b"", "evidence file: The submitted file is empty."),
+    ("empty.txt", b"", "empty.txt is empty."),
     ("手順.docx", _docx(macro=True), "手順.docx does not contain what its name says (.docx), or contains macros"),
     ("log.txt", b"\x00\x01\x02binary", "log.txt does not contain what its name says (.txt)"),
 ], ids=["png-as-pdf", "exe", "empty", "docx-with-macro", "binary-as-text"])
@@ -196,3 +196,21 @@ def test_evidence_can_be_removed_until_submission(world, mine, login_as):
     response = client.post(f"/inspection/evidence/{Evidence.objects.get().pk}/delete/", follow=True)
     assert "This checklist was submitted. Re-open it to change answers." in _messages(response)
     assert Evidence.objects.count() == 1
+
+
+def test_answers_and_evidence_are_saved_together_and_a_refused_file_stops_the_submission(world, mine, login_as):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    questions = _questions(mine)
+    client = login_as("staff_a")
+    data = {"action": "submit", **{f"v{q.pk}": "yes" for q in questions},
+            f"f{questions[0].pk}": SimpleUploadedFile("a.pdf", PDF),
+            f"f{questions[1].pk}": SimpleUploadedFile("b.pdf", b"not a pdf")}
+    response = client.post(mine.get_absolute_url(), data, follow=True)
+    text = _messages(response)
+    assert "b.pdf does not contain what its name says (.pdf), or contains macros. Save it again in that format " \
+           "and upload it." in text
+    assert "Your answers were saved as a draft." in text
+    mine.refresh_from_db()
+    assert mine.status == "draft" and mine.answered == len(questions)
+    assert list(Evidence.objects.values_list("filename", flat=True)) == ["a.pdf"]

@@ -59,11 +59,6 @@ class CampaignForm(forms.Form):
             self.initial.setdefault("starts_on", today)
 
 
-class EvidenceForm(forms.Form):
-    question = forms.IntegerField(widget=forms.HiddenInput)
-    file = forms.FileField(label=_("evidence file"))
-
-
 class PlanForm(forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=PlanKind.choices)
     parent = forms.ModelChoiceField(label=_("medium-term plan"), queryset=None, required=False,

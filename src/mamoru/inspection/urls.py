@@ -20,7 +20,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/results.pdf", views.results_pdf, name="results_pdf"),
     path("assignments/<int:pk>/", views.assignment_detail, name="assignment_detail"),
     path("assignments/<int:pk>/reopen/", views.assignment_reopen, name="assignment_reopen"),
-    path("assignments/<int:pk>/evidence/", views.evidence_upload, name="evidence_upload"),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence_download"),
     path("evidence/<int:pk>/delete/", views.evidence_delete, name="evidence_delete"),
     path("audit/", views_audit.plan_list, name="plan_list"),

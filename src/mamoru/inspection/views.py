@@ -258,23 +258,49 @@ def _posted_answers(request: HttpRequest, question_ids: list[int]) -> dict[int, 
             for qid in question_ids if f"v{qid}" in request.POST or f"c{qid}" in request.POST}
 
 
+def _attach(request: HttpRequest, assignment: Assignment, question_ids: list[int]) -> list[str]:
+    """Attach the files chosen on the page (one input per question); the reasons of refused files."""
+    problems = []
+    for qid in question_ids:
+        upload = request.FILES.get(f"f{qid}")
+        if upload is None:
+            continue
+        if upload.size > services.MAX_EVIDENCE_BYTES:
+            problems.append(_("%(file)s is %(size).1f MB; evidence files up to %(limit)d MB are accepted.")
+                            % {"file": upload.name, "size": upload.size / (1024 * 1024),
+                               "limit": services.MAX_EVIDENCE_BYTES // (1024 * 1024)})
+            continue
+        try:
+            evidence = services.evidence_add(assignment=assignment, user=request.user, question_id=qid,
+                                             filename=upload.name or "", data=upload.read())
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+        else:
+            messages.success(request, _("%(file)s was attached (SHA-256 %(sha)s…).")
+                             % {"file": evidence.filename, "sha": evidence.sha256[:12]})
+    return problems
+
+
 @login_required
 def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The answering page: every question on one plain form (answers, comments and evidence files), saved as a
+    draft or submitted in one request."""
     assignment = get_restricted(Assignment, request.user, "view", pk=pk)
     questions = list(assignment.campaign.questions.filter(audience=assignment.audience).order_by("order", "pk"))
     is_owner = assignment.person.user_id == request.user.pk
     if request.method == "POST":
         submit = request.POST.get("action") == "submit"
         try:
-            result = services.answers_save(assignment=assignment, user=request.user, submit=submit,
+            refused = _attach(request, assignment, [q.pk for q in questions])
+            result = services.answers_save(assignment=assignment, user=request.user, submit=submit and not refused,
                                            answers=_posted_answers(request, [q.pk for q in questions]))
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
         else:
-            for problem in result.problems:
+            for problem in [*refused, *result.problems]:
                 messages.error(request, problem)
-            if result.problems:
+            if submit and (refused or result.problems):
                 messages.warning(request, _("Your answers were saved as a draft."))
             elif submit:
                 messages.success(request, _("Submitted. Thank you."))
@@ -290,7 +316,7 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         rows.append({"q": q, "a": answers.get(q.pk), "heading": heading})
     return render(request, "inspection/assignment_detail.html", {
         "assignment": assignment, "rows": rows, "editable": editable, "is_owner": is_owner,
-        "values": [(v.value, v.label) for v in AnswerValue], "evidence_form": forms.EvidenceForm(),
+        "values": [(v.value, v.label) for v in AnswerValue],
         "max_mb": services.MAX_EVIDENCE_BYTES // (1024 * 1024), "types": ", ".join(sorted(services.EVIDENCE_TYPES)),
         "can_reopen": is_owner and assignment.is_submitted and assignment.campaign.is_open,
     })
@@ -303,29 +329,6 @@ def assignment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     run_step(request, lambda: services.assignment_reopen(assignment=assignment, user=request.user),
              _("Re-opened: change your answers and submit again."))
     return redirect(assignment.get_absolute_url())
-
-
-@login_required
-@require_POST
-def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    assignment = get_restricted(Assignment, request.user, "view", pk=pk)
-    form = forms.EvidenceForm(request.POST, request.FILES)
-    anchor = ""
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        anchor = f"#q{form.cleaned_data['question']}"
-        if upload.size > services.MAX_EVIDENCE_BYTES:
-            messages.error(request, _("%(file)s is %(size).1f MB; evidence files up to %(limit)d MB are accepted.")
-                           % {"file": upload.name, "size": upload.size / (1024 * 1024),
-                              "limit": services.MAX_EVIDENCE_BYTES // (1024 * 1024)})
-        else:
-            run_step(request, lambda: services.evidence_add(
-                assignment=assignment, user=request.user, question_id=form.cleaned_data["question"],
-                filename=upload.name, data=upload.read()),
-                lambda e: _("%(file)s was attached (SHA-256 %(sha)s…).") % {"file": e.filename, "sha": e.sha256[:12]})
-    else:
-        message_form_errors(request, form, labelled=True)
-    return redirect(assignment.get_absolute_url() + anchor)
 
 
 @login_required

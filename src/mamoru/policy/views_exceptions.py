@@ -188,7 +188,10 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def review_create(request: HttpRequest, slug: str) -> HttpResponse:
     document = get_restricted(PolicyDocument, request.user, "change", slug=slug)
-    form = ReviewForm(request.POST or None)
+    # Opened from results (e.g. self-inspection): the trigger and a note come prefilled; people decide the rest.
+    initial = {"triggers": [t for t in request.GET.getlist("trigger") if t in ReviewTrigger.values],
+               "trigger_note": request.GET.get("note", "")[:2000]}
+    form = ReviewForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.review_record(document=document, actor=request.user, **form.service_fields())
