@@ -250,6 +250,11 @@ SPECTACULAR_SETTINGS = {
 RELAY_SPOOL_DIR = Path(os.environ.get("MAMORU_RELAY_SPOOL", DATA_DIR / "relay-spool")).resolve()
 
 EMAIL_BACKEND = os.environ.get("MAMORU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Reminders (policy acknowledgements, self-inspection) go through the city's own mail server when the SMTP backend
+# is chosen (MAMORU_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = os.environ.get("MAMORU_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("MAMORU_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("MAMORU_EMAIL_FROM", "mamoru@localhost")
 
 LOGGING = {
     "version": 1,
