@@ -300,10 +300,10 @@ def answers_save(*, assignment: Assignment, user: Any, answers: Mapping[int, Ans
             changes[label] = ["", value]
         elif (answer.value, answer.comment) != (value, comment):
             changes[label] = [answer.value, value]
-            answer.value, answer.comment = value, comment
+            answer.value, answer.comment, answer.updated_at = value, comment, timezone.now()
             to_update.append(answer)
     Answer.objects.bulk_create(to_create)
-    Answer.objects.bulk_update(to_update, ["value", "comment"])
+    Answer.objects.bulk_update(to_update, ["value", "comment", "updated_at"])
     answered = sum(1 for a in existing.values() if a.value)
     problems: list[str] = []
     if submit:
