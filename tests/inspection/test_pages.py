@@ -55,11 +55,10 @@ def test_weak_results_open_a_policy_review_prefilled_with_them(world, login_as):
 def test_the_demo_city_has_last_years_campaign_done_this_years_running_and_an_audit(db):
     from django.contrib.auth import get_user_model
 
-    from mamoru.core.demo import load_demo, load_demo_content
-    from mamoru.policy.defaults import default_documents_load
-
     from mamoru.core import services as core_services
+    from mamoru.core.demo import load_demo, load_demo_content
     from mamoru.core.models import OrgUnit
+    from mamoru.policy.defaults import default_documents_load
 
     core_services.roles_sync()
     load_demo()

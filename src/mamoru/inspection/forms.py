@@ -123,7 +123,7 @@ class FindingForm(forms.Form):
 
 class ActionForm(forms.Form):
     description = forms.CharField(label=_("corrective action"), widget=TEXT)
-    owner = _Person(label=_("owner"), queryset=None)
+    owner = _Person(label=_("person responsible"), queryset=None)
     due_on = forms.DateField(label=_("due"), widget=DATE)
 
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:

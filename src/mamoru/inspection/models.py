@@ -422,7 +422,7 @@ class CorrectiveAction(AuditedModel):
     finding = models.ForeignKey(AuditFinding, verbose_name=_("audit finding"), on_delete=models.CASCADE,
                                 related_name="actions")
     description = models.TextField(_("corrective action"))
-    owner = models.ForeignKey(Person, verbose_name=_("owner"), on_delete=models.PROTECT,
+    owner = models.ForeignKey(Person, verbose_name=_("person responsible"), on_delete=models.PROTECT,
                               related_name="corrective_actions")
     due_on = models.DateField(_("due"))
     status = models.CharField(_("status"), max_length=12, choices=ActionStatus.choices,
