@@ -31,6 +31,7 @@ import gc
 import ipaddress
 import operator
 import weakref
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -64,7 +65,6 @@ IN, OUT, SRC, DST, PROTO, SPORT, DPORT = range(7)
 Point = tuple[int, int, int, int, int, int, int]
 # Split the least interesting dimensions first so that witnesses keep tcp and low destination ports.
 _SPLIT_ORDER = (SRC, DST, SPORT, OUT, IN, DPORT, PROTO)
-_MEET_ORDER = (DST, SRC, DPORT, PROTO, SPORT, IN, OUT)
 
 # Protocols whose packets carry ports; packets of the others have ports 0.
 PORT_PROTOCOLS = IntervalSet(((6, 6), (17, 17), (33, 33), (132, 132), (136, 136)))
@@ -279,6 +279,9 @@ def _hbox(h: tuple[int, ...]) -> Box:
     return box
 
 
+_NO_BOX: Box = _new(Box)  # a rule's box not computed yet (None: the rule matches no new packet)
+
+
 def _span(lo: int, hi: int) -> IntervalSet:
     out = IntervalSet.__new__(IntervalSet)
     out.intervals = ((lo, hi),)
@@ -398,13 +401,16 @@ def _intersect(a: Box, b: Box) -> Box | None:
 
 
 def _subset(a: Box, b: Box) -> bool:
-    if a.simple and b.simple:
-        ah, bh = a.h, b.h
-        return (bh[0] <= ah[0] and ah[1] <= bh[1] and bh[2] <= ah[2] and ah[3] <= bh[3] and bh[4] <= ah[4]
-                and ah[5] <= bh[5] and bh[6] <= ah[6] and ah[7] <= bh[7] and bh[8] <= ah[8] and ah[9] <= bh[9]
-                and bh[10] <= ah[10] and ah[11] <= bh[11] and bh[12] <= ah[12] and ah[13] <= bh[13])
+    ah, bh = a.h, b.h
+    if not (bh[0] <= ah[0] and ah[1] <= bh[1] and bh[2] <= ah[2] and ah[3] <= bh[3] and bh[4] <= ah[4]
+            and ah[5] <= bh[5] and bh[6] <= ah[6] and ah[7] <= bh[7] and bh[8] <= ah[8] and ah[9] <= bh[9]
+            and bh[10] <= ah[10] and ah[11] <= bh[11] and bh[12] <= ah[12] and ah[13] <= bh[13]):
+        return False  # (a set lies within its hull, so a subset's hull lies within the other's)
+    if b.simple:
+        return True
+    # Where b's set is one interval, it is its hull; elsewhere the sets decide.
     sa, sb = a.s, b.s
-    return all(sa[i].issubset(sb[i]) for i in _MEET_ORDER)
+    return all(sa[i].issubset(sb[i]) for i in b.multi)
 
 
 def _contains(box: Box, p: Point) -> bool:
@@ -540,6 +546,19 @@ def _pick(box: Box) -> Point:
             _pick_port(s[SPORT], 40000, 1024), _pick_port(s[DPORT], None, 1))
 
 
+def _pick_hosts(box: Box) -> Point:
+    """:func:`_pick` of a simple box of one source and one destination address (each its own pick)."""
+    h = box.h
+    plo, phi = h[8], h[9]
+    p = 6 if plo <= 6 <= phi else 17 if plo <= 17 <= phi else (plo if plo >= 1 else 1) if phi >= 1 else plo
+    slo, shi = h[10], h[11]
+    sport = (40000 if slo <= 40000 <= shi else (slo if slo >= 1024 else 1024) if shi >= 1024
+             else (slo if slo >= 1 else 1) if shi >= 1 else slo)
+    dlo, dhi = h[12], h[13]
+    dport = (dlo if dlo >= 1 else 1) if dhi >= 1 else dlo
+    return (h[0], h[2], h[4], h[6], p, sport, dport)
+
+
 def _find(box: Box, blockers: list[Box]) -> Point | None:
     """A point of ``box`` outside every box of ``blockers`` (all of which meet ``box``), or None."""
     stack: list[tuple[Box, list[Box]]] = [(box, blockers)]
@@ -559,6 +578,19 @@ def _find(box: Box, blockers: list[Box]) -> Point | None:
         for piece in reversed(pieces):
             stack.append((piece, [o for o in around if o is not hit and _meets(o, piece)]))
     return None
+
+
+def _holding(boxes: list[Box], p: Point) -> bool:
+    """Whether a box of ``boxes`` holds ``p``."""
+    p0, p1, p2, p3, p4, p5, p6 = p
+    for box in boxes:
+        h = box.h
+        if (p3 < h[6] or p3 > h[7] or p2 < h[4] or p2 > h[5] or p6 < h[12] or p6 > h[13] or p4 < h[8]
+                or p4 > h[9] or p5 < h[10] or p5 > h[11] or p0 < h[0] or p0 > h[1] or p1 < h[2] or p1 > h[3]):
+            continue
+        if box.simple or _contains(box, p):
+            return True
+    return False
 
 
 def _find_first(box: Box, blockers: list[Box]) -> tuple[Point | None, bool]:
@@ -622,6 +654,7 @@ class _Interfaces:
         self.index = {n: i for i, n in enumerate(names)}
         self.full = IntervalSet.span(0, len(names) - 1)
         self._cache: dict[tuple[tuple[str, ...], bool], IntervalSet] = {}
+        self._seen: dict[int, tuple[InterfaceMatch, IntervalSet]] = {}  # by identity: parsers share the objects
 
     def of_names(self, names: Iterable[str]) -> IntervalSet:
         return IntervalSet((self.index[n], self.index[n]) for n in names)
@@ -629,6 +662,14 @@ class _Interfaces:
     def of_match(self, match: InterfaceMatch | None) -> IntervalSet:
         if match is None:
             return self.full
+        seen = self._seen.get(id(match))
+        if seen is not None and seen[0] is match:
+            return seen[1]
+        value = self._of_match(match)
+        self._seen[id(match)] = (match, value)  # the match is kept: its id stays its own
+        return value
+
+    def _of_match(self, match: InterfaceMatch) -> IntervalSet:
         key = (match.names, match.negate)
         cached = self._cache.get(key)
         if cached is None:
@@ -706,11 +747,55 @@ class _Entry:
         self.scope = scope  # -1: blocks everything after it; else: the scope an exit leaves
 
 
-def _level(lo: int, hi: int) -> int:
-    return ((lo ^ hi).bit_length() + 7) // 8 * 8
+class _Grid:
+    """The boxes of one (address dimension, level) bucketed by ``bound >> level``. The bucket keys are also kept
+    sorted (a range of keys is found by bisection) with their insertion rank: a range is visited in ascending key
+    order when it is narrower than the number of buckets (and 4096), else in the order the buckets were made (the
+    order of a scan of ``buckets``), exactly as a scan of the key range or of every bucket would visit them."""
+
+    __slots__ = ("buckets", "dhi", "dlo", "keys", "ohi", "olo", "rank")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[_Entry]] = {}
+        self.keys: list[int] = []  # sorted
+        self.rank: dict[int, int] = {}  # key -> its bucket's insertion rank
+        # The hull of the boxes' destination ports and of their other address dimension: a box outside it meets none.
+        self.dlo = self.olo = 1 << 130
+        self.dhi = self.ohi = -1
+
+    def add(self, key: int, entry: _Entry) -> None:
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            self.new_bucket(key, entry)
+        else:
+            bucket.append(entry)
+
+    def new_bucket(self, key: int, entry: _Entry) -> None:
+        self.buckets[key] = [entry]
+        self.rank[key] = len(self.rank)
+        keys = self.keys
+        if not keys or key > keys[-1]:
+            keys.append(key)
+        else:
+            insort(keys, key)
+
+    def span(self, a: int, b: int) -> list[list[_Entry]]:
+        """The buckets of keys ``a`` to ``b`` (a < b), in visiting order (see the class docstring)."""
+        keys = self.keys
+        i = bisect_left(keys, a)
+        j = bisect_right(keys, b, i)
+        if i == j:
+            return []
+        buckets = self.buckets
+        if j - i == 1:
+            return [buckets[keys[i]]]
+        chosen = keys[i:j]
+        if not (b - a < len(buckets) and b - a < 4096):
+            chosen.sort(key=self.rank.__getitem__)
+        return [buckets[k] for k in chosen]
 
 
-_Grid = dict[tuple[int, int], dict[int, list[_Entry]]]
+_Plan = list[tuple[int, int, _Grid]]
 
 
 class _Index:
@@ -718,36 +803,70 @@ class _Index:
     a single value), then bucketed by their narrower address dimension (a grid per power-of-256 level). A query
     returns a superset of the boxes meeting it; a rule of one interface pair never looks at the boxes of another.
 
+    The order of the answer matters (the witness search splits a box by the first blocking box holding its pick), and
+    is that of a plain scan: the groups and ports that can meet the box in dictionary order, each port's grids in
+    dictionary order, a grid's buckets as :class:`_Grid` says. What the caches and shortcuts below leave out is only
+    boxes that cannot meet the box, so the boxes meeting it come in the same order.
+
     The grids a box with one inbound and outbound interface and one destination port visits are kept flattened per
-    (inbound, outbound, port) in ``plans`` (in the order :meth:`query` visits them), until a new grid appears."""
+    (inbound, outbound, port) in ``plans`` (in the order :meth:`query` visits them; without the grids whose ports
+    exclude that port), until a new grid appears or a grid's port hull grows; those of a box with one inbound and
+    outbound interface and a range (``range_plans``) or a set (``set_plans``) of destination ports until a new grid
+    appears. A range of buckets is skipped when the box misses the hull of the grid's ports or other address."""
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[int, int], dict[int, _Grid]] = {}
-        self.plans: dict[tuple[int, int, int], list[tuple[int, int, dict[int, list[_Entry]]]]] = {}
+        self.groups: dict[tuple[int, int], dict[int, dict[tuple[int, int], _Grid]]] = {}
+        self.plans: dict[tuple[int, int, int], _Plan] = {}
+        self.range_plans: dict[tuple[int, int, int, int], _Plan] = {}
+        self.set_plans: dict[tuple[int, int, tuple[tuple[int, int], ...]], _Plan] = {}
+        self.grids: dict[tuple[int, int, int, int, int], _Grid] = {}  # every grid by (in, out, port, dim, level)
 
     def add(self, entry: _Entry) -> None:
-        h = entry.box.h
-        pair = (h[0] if h[0] == h[1] else -1, h[2] if h[2] == h[3] else -1)
-        ports = self.groups.get(pair)
-        if ports is None:
-            ports = self.groups[pair] = {}
-        port = h[12] if h[12] == h[13] else -1
-        grids = ports.get(port)
-        if grids is None:
-            grids = ports[port] = {}
-        ls, ld = _level(h[4], h[5]), _level(h[6], h[7])
-        key, lo = ((0, ls), h[4]) if ls < ld else ((1, ld), h[6])
-        grid = grids.get(key)
+        h0, h1, h2, h3, h4, h5, h6, h7, _, _, _, _, h12, h13 = entry.box.h
+        ls = ((h4 ^ h5).bit_length() + 7) // 8 * 8  # the level of each address interval: a power of 256
+        ld = ((h6 ^ h7).bit_length() + 7) // 8 * 8
+        if ls < ld:
+            key = (h0 if h0 == h1 else -1, h2 if h2 == h3 else -1, h12 if h12 == h13 else -1, 0, ls)
+            lo = h4 >> ls
+        else:
+            key = (h0 if h0 == h1 else -1, h2 if h2 == h3 else -1, h12 if h12 == h13 else -1, 1, ld)
+            lo = h6 >> ld
+        grid = self.grids.get(key)
         if grid is None:
-            grid = grids[key] = {}
+            grid = self.new_grid(key)
+        if h12 < grid.dlo or h13 > grid.dhi:  # the grid now holds other ports: the plans may have to visit it
+            if h12 < grid.dlo:
+                grid.dlo = h12
+            if h13 > grid.dhi:
+                grid.dhi = h13
             self.plans.clear()
-        bucket = grid.get(lo >> key[1])
+        olo, ohi = (h6, h7) if ls < ld else (h4, h5)
+        if olo < grid.olo:
+            grid.olo = olo
+        if ohi > grid.ohi:
+            grid.ohi = ohi
+        bucket = grid.buckets.get(lo)
         if bucket is None:
-            grid[lo >> key[1]] = [entry]
+            grid.new_bucket(lo, entry)
         else:
             bucket.append(entry)
 
-    def plan(self, i: int, o: int, d: int) -> list[tuple[int, int, dict[int, list[_Entry]]]]:
+    def new_grid(self, key: tuple[int, int, int, int, int]) -> _Grid:
+        """The grid of (inbound, outbound, port, dimension, level) ``key``, new."""
+        i, o, port, dim, level = key
+        ports = self.groups.get((i, o))
+        if ports is None:
+            ports = self.groups[(i, o)] = {}
+        grids = ports.get(port)
+        if grids is None:
+            grids = ports[port] = {}
+        grid = grids[(dim, level)] = self.grids[key] = _Grid()
+        self.plans.clear()
+        self.range_plans.clear()
+        self.set_plans.clear()
+        return grid
+
+    def plan(self, i: int, o: int, d: int) -> _Plan:
         """The grids a box of inbound ``i``, outbound ``o`` and destination port ``d`` visits: (the index of its
         address bound in a box's hulls, level, grid)."""
         key = (i, o, d)
@@ -760,70 +879,81 @@ class _Index:
                     continue
                 for grids in (ports.get(d), ports.get(-1)):
                     if grids:
-                        found.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items())
+                        found.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items()
+                                     if grid.dlo <= d <= grid.dhi)  # (no box of the others holds port d)
             self.plans[key] = found
+        return found
+
+    def range_plan(self, i: int, o: int, d0: int, d1: int) -> _Plan:
+        """:meth:`plan` for a box of destination ports ``d0`` to ``d1`` (d0 < d1): the grids of every port in the range
+        and of -1, in the order of the port dictionaries."""
+        key = (i, o, d0, d1)
+        found = self.range_plans.get(key)
+        if found is None:
+            found = []
+            get = self.groups.get
+            for ports in (get((i, o)), get((i, -1)), get((-1, o)), get((-1, -1))):
+                if not ports:
+                    continue
+                for d, grids in ports.items():
+                    if d == -1 or d0 <= d <= d1:
+                        found.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items())
+            self.range_plans[key] = found
+        return found
+
+    def set_plan(self, i: int, o: int, ports: tuple[tuple[int, int], ...]) -> _Plan:
+        """:meth:`range_plan` for a box whose destination ports are the intervals ``ports``: the grids of the ports in
+        the set and of -1."""
+        found: _Plan = []
+        get = self.groups.get
+        values = ({v for lo, hi in ports for v in range(lo, hi + 1)}
+                  if sum(hi - lo for lo, hi in ports) <= 256 else None)
+        for group in (get((i, o)), get((i, -1)), get((-1, o)), get((-1, -1))):
+            if not group:
+                continue
+            for d, grids in group.items():
+                if d == -1 or (d in values if values is not None else any(lo <= d <= hi for lo, hi in ports)):
+                    found.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items())
+        self.set_plans[(i, o, ports)] = found
         return found
 
     def query(self, box: Box) -> list[_Entry]:
         h = box.h
         i0, i1, o0, o1, d0, d1 = h[0], h[1], h[2], h[3], h[12], h[13]
-        out: list[_Entry] = []
-        if i0 == i1 and o0 == o1 and d0 == d1:
-            plan = self.plans.get((i0, o0, d0))
-            if plan is None:
-                plan = self.plan(i0, o0, d0)
-            for bound, level, grid in plan:
-                a, b = h[bound] >> level, h[bound + 1] >> level
-                if a == b:
-                    bucket = grid.get(a)
-                    if bucket:
-                        out += bucket
-                elif b - a < len(grid) and b - a < 4096:
-                    bucket_of = grid.get
-                    for key in range(a, b + 1):
-                        bucket = bucket_of(key)
-                        if bucket:
-                            out += bucket
-                else:
-                    for key, bucket in grid.items():
-                        if a <= key <= b:
-                            out += bucket
-            return out
-        groups = self.groups
         if i0 == i1 and o0 == o1:
-            get = groups.get
-            pairs = [g for g in (get((i0, o0)), get((i0, -1)), get((-1, o0)), get((-1, -1))) if g]
-        else:
-            pairs = [g for (i, o), g in groups.items() if (i == -1 or i0 <= i <= i1) and (o == -1 or o0 <= o <= o1)]
-        for ports in pairs:
             if d0 == d1:
-                found = ports.get(d0)
-                selected = [found] if found else []
-                found = ports.get(-1)
-                if found:
-                    selected.append(found)
+                plan = self.plans.get((i0, o0, d0))
+                if plan is None:
+                    plan = self.plan(i0, o0, d0)
+            elif DPORT in box.multi:  # only the ports of the set (an entry of another single port cannot meet it)
+                dports = box.s[DPORT].intervals
+                plan = self.set_plans.get((i0, o0, dports))
+                if plan is None:
+                    plan = self.set_plan(i0, o0, dports)
             else:
-                selected = [g for d, g in ports.items() if d == -1 or d0 <= d <= d1]
-            for grids in selected:
-                for (dim, level), grid in grids.items():
-                    if dim == 0:
-                        a, b = h[4] >> level, h[5] >> level
+                plan = self.range_plans.get((i0, o0, d0, d1))
+                if plan is None:
+                    plan = self.range_plan(i0, o0, d0, d1)
+        else:
+            plan = []
+            for (i, o), ports in self.groups.items():
+                if (i == -1 or i0 <= i <= i1) and (o == -1 or o0 <= o <= o1):
+                    if d0 == d1:
+                        selected = [g for g in (ports.get(d0), ports.get(-1)) if g]
                     else:
-                        a, b = h[6] >> level, h[7] >> level
-                    if a == b:
-                        bucket = grid.get(a)
-                        if bucket:
-                            out += bucket
-                    elif b - a < len(grid) and b - a < 4096:
-                        bucket_of = grid.get
-                        for key in range(a, b + 1):
-                            bucket = bucket_of(key)
-                            if bucket:
-                                out += bucket
-                    else:
-                        for key, bucket in grid.items():
-                            if a <= key <= b:
-                                out += bucket
+                        selected = [g for d, g in ports.items() if d == -1 or d0 <= d <= d1]
+                    for grids in selected:
+                        plan.extend((4 if dim == 0 else 6, level, grid) for (dim, level), grid in grids.items())
+        out: list[_Entry] = []
+        for bound, level, grid in plan:
+            a, b = h[bound] >> level, h[bound + 1] >> level
+            if a == b:
+                bucket = grid.buckets.get(a)
+                if bucket:
+                    out += bucket
+            elif not (grid.dlo > d1 or grid.dhi < d0 or grid.olo > h[11 - bound] or grid.ohi < h[10 - bound]):
+                for bucket in grid.span(a, b):
+                    out += bucket
         return out
 
     def meeting(self, box: Box, open_scopes: set[int]) -> list[_Entry]:
@@ -839,15 +969,14 @@ class _Index:
         for bound, level, grid in plan:
             a, b = h[bound] >> level, h[bound + 1] >> level
             if a == b:
-                bucket = grid.get(a)
+                bucket = grid.buckets.get(a)
                 if not bucket:
                     continue
                 buckets: Iterable[list[_Entry]] = (bucket,)
-            elif b - a < len(grid) and b - a < 4096:
-                bucket_of = grid.get
-                buckets = [x for x in (bucket_of(key) for key in range(a, b + 1)) if x]
+            elif (grid.dlo > h12 or grid.dhi < h12 or grid.olo > h[11 - bound] or grid.ohi < h[10 - bound]):
+                continue  # outside the hull of the grid's boxes
             else:
-                buckets = [bucket for key, bucket in grid.items() if a <= key <= b]
+                buckets = grid.span(a, b)
             for bucket in buckets:
                 for e in bucket:
                     if e.scope >= 0 and e.scope not in open_scopes:
@@ -869,7 +998,7 @@ class _Index:
         if plan is None:
             plan = self.plan(p0, p1, p6)
         for bound, level, grid in plan:
-            bucket = grid.get((p2 if bound == 4 else p3) >> level)
+            bucket = grid.buckets.get((p2 if bound == 4 else p3) >> level)
             if not bucket:
                 continue
             for e in bucket:
@@ -893,6 +1022,7 @@ def _meeting(entries: list[_Entry], box: Box, open_scopes: set[int] | tuple[int,
     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13 = h
     out: list[_Entry] = []
     simple = box.simple
+    sets = _multi_sets(box)
     for e in entries:
         if limit is not None and e.seq >= limit:
             continue
@@ -904,15 +1034,40 @@ def _meeting(entries: list[_Entry], box: Box, open_scopes: set[int] | tuple[int,
                 or eh[9] < h8 or h9 < eh[8] or eh[11] < h10 or h11 < eh[10] or eh[1] < h0
                 or h1 < eh[0] or eh[3] < h2 or h3 < eh[2]):
             continue
-        if (simple and b.simple) or _meets(b, box):
+        if b.simple:
+            if simple or _hull_meets_sets(eh, sets):
+                out.append(e)
+        elif _meets(b, box):
             out.append(e)
     return out
+
+
+def _multi_sets(box: Box) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+    """The dimensions of several intervals of ``box``, as (index of the low bound in the hulls, intervals)."""
+    if box.simple:
+        return []
+    s = box.s
+    return [(2 * i, s[i].intervals) for i in box.multi]
+
+
+def _hull_meets_sets(h: tuple[int, ...], sets: list[tuple[int, tuple[tuple[int, int], ...]]]) -> bool:
+    """Whether a simple box of hulls ``h``, which meet those of a box, meets the box: ``_multi_meet(box, simple)``,
+    the box's dimensions of several intervals being ``sets`` (see :func:`_multi_sets`)."""
+    for j, intervals in sets:
+        lo, hi = h[j], h[j + 1]
+        for x, y in intervals:
+            if x <= hi and y >= lo:
+                break
+        else:
+            return False
+    return True
 
 
 def _meeting_boxes(boxes: list[Box], box: Box) -> list[Box]:
     """The boxes of ``boxes`` meeting ``box``."""
     h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11, h12, h13 = box.h
     simple = box.simple
+    sets = _multi_sets(box)
     out: list[Box] = []
     for b in boxes:
         eh = b.h
@@ -920,7 +1075,10 @@ def _meeting_boxes(boxes: list[Box], box: Box) -> list[Box]:
                 or eh[9] < h8 or h9 < eh[8] or eh[11] < h10 or h11 < eh[10] or eh[1] < h0
                 or h1 < eh[0] or eh[3] < h2 or h3 < eh[2]):
             continue
-        if (simple and b.simple) or _meets(b, box):
+        if b.simple:
+            if simple or _hull_meets_sets(eh, sets):
+                out.append(b)
+        elif _meets(b, box):
             out.append(b)
     return out
 
@@ -962,6 +1120,9 @@ class _Node:
 
 _Item = tuple[int | None, _Node | None]  # (id of the rule, for ranks; None for a policy), the live place or None
 _Region = tuple[Point | None, bool, int, list[_Entry], list[Box]]
+_CONTINUE, _ACCEPT, _DROP, _REJECT, _RETURN, _UNKNOWN = (ActionKind.CONTINUE, ActionKind.ACCEPT, ActionKind.DROP,
+                                                     ActionKind.REJECT, ActionKind.RETURN, ActionKind.UNKNOWN)
+_UniversePart = tuple[int, Box, tuple[tuple[int, int, int], ...] | None]  # see Prepared.universe_for_protocols
 
 
 class _BaseState:
@@ -1010,7 +1171,7 @@ class Prepared:
         self.universe: list[tuple[int, Box]] = _split_classes(self.universe_box, ruleset.addresses)[0]
         # When the universe parts hold several intervals only in the protocol dimension, the parts a simple box
         # meets and their protocol intervals depend on the box's protocol interval alone (see universe_for_protocols)
-        self.universe_memo: dict[tuple[int, int], list[tuple[int, Box]]] | None = (
+        self.universe_memo: dict[tuple[int, int], list[_UniversePart]] | None = (
             {} if all(q.multi in ((), (PROTO,)) for _, q in self.universe) else None)
         self.order: dict[int, int] = {}  # rule ranks across the base chains (shadowing)
         self.shadow: dict[int, tuple[Rule, bool, Rule | None, bool]] = {}  # rule -> (rule, live, coverer, same)
@@ -1047,16 +1208,18 @@ class Prepared:
 
     def rule_box(self, rule: Rule) -> Box | None:
         key = id(rule)
-        if key in self.boxes:
-            return self.boxes[key]
+        box = self.boxes.get(key, _NO_BOX)
+        if box is not _NO_BOX:
+            return box
         m: Match = rule.match
-        box: Box | None = None
+        box = None
         if m.matches_new:
-            sets = (self.ifs.of_match(m.in_iface), self.ifs.of_match(m.out_iface),
-                    m.src if m.src is not None else ALL_ADDRESSES, m.dst if m.dst is not None else ALL_ADDRESSES,
-                    m.proto if m.proto is not None else ALL_PROTOCOLS,
-                    m.sport if m.sport is not None else ALL_PORTS, m.dport if m.dport is not None else ALL_PORTS)
-            s0, s1, s2, s3, s4, s5, s6 = sets
+            of_match = self.ifs.of_match
+            s0, s1, s2, s3, s4, s5, s6 = (
+                of_match(m.in_iface), of_match(m.out_iface),
+                ALL_ADDRESSES if m.src is None else m.src, ALL_ADDRESSES if m.dst is None else m.dst,
+                ALL_PROTOCOLS if m.proto is None else m.proto, ALL_PORTS if m.sport is None else m.sport,
+                ALL_PORTS if m.dport is None else m.dport)
             try:  # the common case: every set one interval
                 ((a, b),) = s0.intervals
                 ((c, d),) = s1.intervals
@@ -1066,30 +1229,36 @@ class Prepared:
                 ((k, n),) = s5.intervals
                 ((o, q),) = s6.intervals
             except ValueError:
-                box = _make(sets)
+                box = _make((s0, s1, s2, s3, s4, s5, s6))
             else:
                 box = _hbox((a, b, c, d, e, f, g, h, i, j, k, n, o, q))
         self.boxes[key] = box
         return box
 
-    def universe_for_protocols(self, lo: int, hi: int) -> list[tuple[int, Box]]:
-        """The universe parts, for a simple box of protocols ``lo``-``hi``: those it can meet, each as the simple box
-        whose intersection with the box is the part's (the part with its protocols clipped to ``lo``-``hi``, when
-        that leaves one interval; the part itself otherwise)."""
-        out: list[tuple[int, Box]] = []
+    def universe_for_protocols(self, lo: int, hi: int) -> list[_UniversePart]:
+        """The universe parts, for a box whose protocols are the interval ``lo``-``hi``: those it can meet, each as the
+        box whose intersection with the box is the part's (the part with its protocols clipped to ``lo``-``hi``, a
+        simple box, when that leaves one interval; the part itself otherwise), with, for a simple one, the bounds where
+        it is narrower than the universe box: (index in the hulls, low, high). Every box of the pass lies in the
+        universe box, so a box whose hulls lie within those bounds lies in the part, and is its own intersection with
+        it."""
+        out: list[_UniversePart] = []
+        full = self.universe_box.h
         for cls, q in self.universe:
-            if q.simple:
-                out.append((cls, q))
-                continue
-            clipped = _clip(q.s[PROTO].intervals, lo, hi)
-            if not clipped:
-                continue
-            if len(clipped) > 1:
-                out.append((cls, q))
-                continue
-            h = list(q.h)
-            h[2 * PROTO], h[2 * PROTO + 1] = clipped[0]
-            out.append((cls, _hbox(tuple(h))))
+            if not q.simple:
+                clipped = _clip(q.s[PROTO].intervals, lo, hi)
+                if not clipped:
+                    continue
+                if len(clipped) > 1:
+                    out.append((cls, q, None))
+                    continue
+                h = list(q.h)
+                h[2 * PROTO], h[2 * PROTO + 1] = clipped[0]
+                q = _hbox(tuple(h))
+            qh = q.h
+            narrower = tuple((2 * d, qh[2 * d], qh[2 * d + 1]) for d in range(7)
+                             if qh[2 * d] != full[2 * d] or qh[2 * d + 1] != full[2 * d + 1])
+            out.append((cls, q, narrower))
         return out
 
     def note_shadow(self, rule: Rule, live: bool, cover: Rule | None) -> None:
@@ -1110,8 +1279,8 @@ class Prepared:
 
     def packet(self, p: Point) -> Packet:
         names = self.ifs.names
-        return Packet(src=_address(p[SRC]), dst=_address(p[DST]), proto=p[PROTO], sport=p[SPORT],
-                      dport=p[DPORT], in_iface=names[p[IN]], out_iface=names[p[OUT]])
+        return Packet(_address(p[SRC]), _address(p[DST]), p[PROTO], p[SPORT], p[DPORT], names[p[IN]],
+                      names[p[OUT]])
 
 
 class _Build:
@@ -1146,30 +1315,43 @@ class _Build:
         """The universe parts of ``box``, each with its class."""
         parts: list[tuple[int, Box]] = []
         memo = self.p.universe_memo
-        if memo is not None and box.simple:
+        if memo is not None and (box.simple or PROTO not in box.multi):  # (the box's protocols: one interval)
             h = box.h
             key = (h[8], h[9])
             universe = memo.get(key)
             if universe is None:
                 universe = memo[key] = self.p.universe_for_protocols(h[8], h[9])
-        else:
-            universe = self.p.universe
-        for cls, q in universe:
+            for cls, q, narrower in universe:
+                if narrower is not None:
+                    for i, lo, hi in narrower:
+                        if h[i] < lo or h[i + 1] > hi:
+                            break
+                    else:  # the box lies in the part
+                        parts.append((cls, box))
+                        continue
+                part = _intersect(q, box)
+                if part is not None:
+                    parts.append((cls, part))
+            return parts
+        for cls, q in self.p.universe:
             part = _intersect(q, box)
             if part is not None:
                 parts.append((cls, part))
         return parts
 
-    def region(self, box: Box, parts: list[tuple[int, Box]] | None = None) -> _Region:
+    def region(self, box: Box, parts: list[tuple[int, Box]] | None = None,
+               entries: list[_Entry] | None = None) -> _Region:
         """A universe point reaching ``box`` here (whether a first pick, its class), the blocking entries meeting
-        it, the universe parts of ``box`` (``parts``, when given, are :meth:`parts`)."""
+        it, the universe parts of ``box`` (``parts``, when given, are :meth:`parts`; ``entries``, when given with a
+        single part, are the index entries meeting it)."""
         if parts is None:
             parts = self.parts(box)
         if not parts:
             return None, False, -1, [], []
         if len(parts) == 1:
             cls, part = parts[0]
-            entries = self.index.meeting(part, self.open)
+            if entries is None:
+                entries = self.index.meeting(part, self.open)
             if not entries:  # nothing blocks it: the first pick
                 return _pick(part), True, cls, entries, [part]
             point, first = _find_first(part, [e.box for e in entries])
@@ -1177,9 +1359,14 @@ class _Build:
         entries = _meeting(self.index.query(box), box, self.open)
         boxes = [e.box for e in entries]
         for cls, part in parts:
-            point, first = _find_first(part, _meeting_boxes(boxes, part))
+            # _find_first(part, _meeting_boxes(boxes, part)): a box holding the part's first pick meets the part, so
+            # when no box holds it, it is the answer (without listing the boxes meeting the part).
+            pick = _pick(part)
+            if not _holding(boxes, pick):
+                return pick, True, cls, entries, [q for _, q in parts]
+            point = _find(part, _meeting_boxes(boxes, part))
             if point is not None:
-                return point, first, cls, entries, [q for _, q in parts]
+                return point, False, cls, entries, [q for _, q in parts]
         return None, False, -1, entries, [q for _, q in parts]
 
     def chain(self, chain: Chain, path: Box, stack: tuple[str, ...]) -> list[_Item]:
@@ -1189,43 +1376,142 @@ class _Build:
         self.next_scope += 1
         self.open.add(scope)
         outer = self.scopes
-        self.scopes = (*outer, scope)
+        self.scopes = scopes = (*outer, scope)
         exits_before = len(self.exits)
         items: list[_Item] = []
+        name = chain.name
+        boxes, rule_box, memo, shadow = p.boxes, p.rule_box, p.universe_memo, p.shadow
+        index, instances, open_scopes = self.index, self.state.instances, self.open
+        psimple = path.simple
+        p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13 = path.h
         for rule in chain.rules:
             kind = rule.action.kind
-            if kind is ActionKind.CONTINUE:
+            if kind is _CONTINUE:
                 continue
             rid = id(rule)
             if rid not in order:
                 order[rid] = len(order)
             if rid not in own:
                 own[rid] = len(own)
-            rbox = p.rule_box(rule)
-            box = None if rbox is None else _intersect(path, rbox)
+            rbox = boxes.get(rid, _NO_BOX)
+            if rbox is _NO_BOX:
+                rbox = rule_box(rule)
+            box: Box | None
+            if rbox is None:
+                box = None
+            elif psimple and rbox.simple:  # _intersect(path, rbox), inlined
+                a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13 = rbox.h
+                if a6 < p6:
+                    a6 = p6
+                if a7 > p7:
+                    a7 = p7
+                if a4 < p4:
+                    a4 = p4
+                if a5 > p5:
+                    a5 = p5
+                if a12 < p12:
+                    a12 = p12
+                if a13 > p13:
+                    a13 = p13
+                if a8 < p8:
+                    a8 = p8
+                if a9 > p9:
+                    a9 = p9
+                if a10 < p10:
+                    a10 = p10
+                if a11 > p11:
+                    a11 = p11
+                if a0 < p0:
+                    a0 = p0
+                if a1 > p1:
+                    a1 = p1
+                if a2 < p2:
+                    a2 = p2
+                if a3 > p3:
+                    a3 = p3
+                if a6 > a7 or a4 > a5 or a12 > a13 or a8 > a9 or a10 > a11 or a0 > a1 or a2 > a3:
+                    box = None
+                else:
+                    box = _new(Box)
+                    box.h = h = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13)
+                    box._s = None
+                    box.multi = ()
+                    box.simple = True
+                    if (kind is _ACCEPT or kind is _DROP or kind is _REJECT) and memo is not None and not (
+                            self.exits or rule.unsupported):
+                        # The common case, as decide() with its parts() inlined: one universe part holding the box.
+                        universe = memo.get((a8, a9))
+                        if universe is None:
+                            universe = memo[(a8, a9)] = p.universe_for_protocols(a8, a9)
+                        cls, _, narrower = universe[0] if len(universe) == 1 else (0, box, None)
+                        if narrower is not None:
+                            for i, lo, hi in narrower:
+                                if h[i] < lo or h[i + 1] > hi:
+                                    break
+                            else:
+                                verdict = TERMINAL_VERDICT[kind]
+                                entries = index.meeting(box, open_scopes)
+                                if entries:
+                                    items.append((rid, self.terminal(rule, name, verdict, (), box, [(cls, box)],
+                                                                     entries)))
+                                    continue
+                                # Nothing blocks the box: it is live, its witness the first pick (see decide()).
+                                self.seq = seq = self.seq + 1
+                                previous = shadow.get(rid)
+                                if previous is None:
+                                    shadow[rid] = (rule, True, None, True)
+                                else:  # as note_shadow(rule, True, None)
+                                    shadow[rid] = (rule, True, previous[2], previous[3] and previous[2] is None)
+                                live: _Node = _new(_Node)
+                                live.kind = _TERMINAL
+                                live.rule = rule
+                                live.chain = name
+                                live.verdict = verdict
+                                live.reasons = ()
+                                live.box = box
+                                live.point = _pick(box) if a4 != a5 or a6 != a7 else _pick_hosts(box)
+                                live.first = True
+                                live.cls = cls
+                                live.live = True
+                                live.blockers = []
+                                live.limit = seq
+                                live.scopes = scopes
+                                live.scope = -1
+                                live.children = []
+                                instances.append(live)
+                                entry = _new(_Entry)
+                                entry.seq = seq
+                                entry.box = box
+                                entry.rule = rule
+                                entry.scope = -1
+                                index.add(entry)
+                                items.append((rid, live))
+                                continue
+            else:
+                box = _intersect(path, rbox)
             node: _Node | None = None
             if box is None:
-                if rule.match.matches_new and kind is not ActionKind.RETURN:
+                if rule.match.matches_new and kind is not _RETURN:
                     p.note_shadow(rule, False, None)
-            elif rule.unsupported or kind is ActionKind.UNKNOWN:
-                node = self.terminal(rule, chain.name, Verdict.UNKNOWN, _rule_reasons(rule), box)
-            elif kind in (ActionKind.ACCEPT, ActionKind.DROP, ActionKind.REJECT):
+            elif rule.unsupported or kind is _UNKNOWN:
+                node = self.terminal(rule, name, Verdict.UNKNOWN, _rule_reasons(rule), box)
+            elif kind is _ACCEPT or kind is _DROP or kind is _REJECT:
                 if box.simple and not self.exits:
-                    node = self.decide(rule, chain.name, TERMINAL_VERDICT[kind], box)
+                    node = self.decide(rule, name, TERMINAL_VERDICT[kind], box)
                 else:
-                    node = self.terminal(rule, chain.name, TERMINAL_VERDICT[kind], (), box)
-            elif kind is ActionKind.RETURN:
+                    node = self.terminal(rule, name, TERMINAL_VERDICT[kind], (), box)
+            elif kind is _RETURN:
                 self.exit(rule, box, scope)
             else:
                 target = _jump_target(p.ruleset, rule, stack)
                 if isinstance(target, tuple):
-                    node = self.terminal(rule, chain.name, Verdict.UNKNOWN, target, box)
+                    node = self.terminal(rule, name, Verdict.UNKNOWN, target, box)
                 else:
                     region = self.region(box)
-                    live = region[0] is not None
-                    p.note_shadow(rule, live, None if live else _coverer(region[3], region[4]))
-                    if live:
-                        node = _Node(_JUMP, rule, chain.name, None, (), box, region, self.seq + 1, self.scopes)
+                    reached = region[0] is not None
+                    p.note_shadow(rule, reached, None if reached else _coverer(region[3], region[4]))
+                    if reached:
+                        node = _Node(_JUMP, rule, name, None, (), box, region, self.seq + 1, scopes)
                         node.children = self.chain(target, box, (*stack, target.name))
                         if kind is ActionKind.GOTO:
                             self.exit(rule, box, scope)
@@ -1243,8 +1529,9 @@ class _Build:
         if len(parts) != 1:
             return self.terminal(rule, chain, verdict, (), box, parts)
         cls, part = parts[0]
-        if self.index.meeting(part, self.open):
-            return self.terminal(rule, chain, verdict, (), box, parts)
+        entries = self.index.meeting(part, self.open)
+        if entries:
+            return self.terminal(rule, chain, verdict, (), box, parts, entries)
         self.seq = seq = self.seq + 1
         shadow = self.p.shadow
         key = id(rule)
@@ -1284,8 +1571,9 @@ class _Build:
             self.exits.append(entry)
 
     def terminal(self, rule: Rule | None, chain: str, verdict: Verdict, reasons: tuple[str, ...],
-                 box: Box, parts: list[tuple[int, Box]] | None = None) -> _Node | None:
-        region = self.region(box, parts)
+                 box: Box, parts: list[tuple[int, Box]] | None = None,
+                 entries: list[_Entry] | None = None) -> _Node | None:
+        region = self.region(box, parts, entries)
         self.seq += 1
         live = region[0] is not None
         if rule is not None:
@@ -1328,9 +1616,16 @@ class _Query:
     def walk(self, base: int, state: _BaseState, items: list[_Item], queries: list[tuple[int, Box]],
              excluded: list[Box]) -> None:
         order = self.order
+        found = self.found
         last = base == len(self.p.bases) - 1
         blockers = self.p.blockers
         index = state.index
+        packet = self.p.packet
+        # The first query part of each class: its hulls and, per dimension of several intervals, a fast membership.
+        firsts: dict[int, tuple[tuple[int, ...], tuple[tuple[int, frozenset[int] | IntervalSet], ...]]] = {}
+        for cls, q in queries:
+            if cls not in firsts:
+                firsts[cls] = (q.h, () if q.simple else tuple((i, _members(q.s[i])) for i in q.multi))
         for rid, node in items:
             if rid is None:
                 rank = _POLICY_RANK
@@ -1343,27 +1638,29 @@ class _Query:
             point: Point | None = None
             k = node.cls
             if node.first:  # the universe witness, when the query holds it, is the query's own first pick
-                w = node.point
-                assert w is not None
-                w0, w1, w2, w3, w4, w5, w6 = w
-                for cls, q in queries:
-                    if cls == k:
-                        h = q.h
-                        if (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
-                                or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0] or w0 > h[1]
-                                or w1 < h[2] or w1 > h[3]) or not (q.simple or _contains(q, w)):
-                            break
-                        point = w
-                        for e in excluded:
-                            h = e.h
-                            if (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
-                                    or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0]
-                                    or w0 > h[1] or w1 < h[2] or w1 > h[3]):
-                                continue
-                            if e.simple or _contains(e, w):
-                                point = None
+                first = firsts.get(k)
+                if first is not None:
+                    w = node.point
+                    assert w is not None
+                    w0, w1, w2, w3, w4, w5, w6 = w
+                    h, members = first
+                    if not (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
+                            or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0] or w0 > h[1]
+                            or w1 < h[2] or w1 > h[3]):
+                        for i, m in members:
+                            if w[i] not in m:
                                 break
-                        break
+                        else:
+                            point = w
+                            for e in excluded:
+                                h = e.h
+                                if (w3 < h[6] or w3 > h[7] or w2 < h[4] or w2 > h[5] or w6 < h[12] or w6 > h[13]
+                                        or w4 < h[8] or w4 > h[9] or w5 < h[10] or w5 > h[11] or w0 < h[0]
+                                        or w0 > h[1] or w1 < h[2] or w1 > h[3]):
+                                    continue
+                                if e.simple or _contains(e, w):
+                                    point = None
+                                    break
             if point is None:
                 box = node.box
                 for cls, q in queries:
@@ -1397,9 +1694,16 @@ class _Query:
             else:
                 rule = node.rule
                 key: object = id(rule) if rule is not None else ("policy", node.chain)
-                if key not in self.found:
-                    self.found[key] = ((base, rank), Outcome(node.verdict or Verdict.UNKNOWN, rule, node.chain,
-                                                             self.p.packet(point), node.reasons))
+                if key not in found:
+                    found[key] = ((base, rank), Outcome(node.verdict or Verdict.UNKNOWN, rule, node.chain,
+                                                        packet(point), node.reasons))
+
+
+def _members(s: IntervalSet) -> frozenset[int] | IntervalSet:
+    """``s`` for membership tests: a frozenset when it holds few values."""
+    if s.size() <= 1024:
+        return frozenset(v for lo, hi in s.intervals for v in range(lo, hi + 1))
+    return s
 
 
 _SETTLE_INSTANCES = 10_000  # a universe pass this large moves the objects it made to the oldest generation
@@ -1534,7 +1838,7 @@ def outcomes(ruleset: Ruleset, query: Space, *, exclude: Sequence[Space] = (), i
             finally:
                 if enabled:
                     gc.enable()
-            result.extend(o for _, o in sorted(run.found.values(), key=lambda item: item[0]))
+            result.extend(o for _, o in sorted(run.found.values(), key=operator.itemgetter(0)))
         else:
             for _, part in analysed:
                 point = _find(part, [b for b in excluded if _meets(b, part)])

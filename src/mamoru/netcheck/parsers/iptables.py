@@ -70,6 +70,7 @@ _PORT_PROTOCOLS = {6: "tcp", 17: "udp", 132: "sctp"}
 _IMPLICIT_MODULE = {6: "tcp", 17: "udp", 132: "sctp", 1: "icmp"}
 _MODULE_PROTOCOL = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1}
 _MULTIPORT_PROTOCOLS = frozenset({6, 17, 132, 33, 136})  # tcp, udp, sctp, dccp, udplite
+_PORT_MODULES = frozenset({"tcp", "udp", "sctp"})  # modules with --sport/--dport
 
 _CT_STATES = frozenset({"NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "SNAT", "DNAT"})
 _CT_UNDECIDED = frozenset({"UNTRACKED", "SNAT", "DNAT"})
@@ -162,6 +163,16 @@ _LINE_RE = re.compile(rf"\s*(?:{_WORD_PATTERN}(?:\s+|\Z))*")
 _NEEDS_UNQUOTE = re.compile(r"""["'\\]""")
 _WORD_PART = re.compile(r""""((?:[^"\\]|\\.)*)"|'([^']*)'|\\(.)|([^"'\\]+)""")
 _DOUBLE_QUOTED_ESCAPE = re.compile(r'\\(["\\])')
+
+
+# The rule shapes iptables-save prints most, after "-A CHAIN ": addresses, interfaces, a protocol with its own port
+# match or a multiport destination list, and a target (REJECT with its type). Values are plain words (no quotes, no
+# "!" or "-" in front); anything else goes through the general reader.
+_VALUE = r"[^\s\"'\\!-][^\s\"'\\]*"
+_COMMON_RULE = re.compile(
+    rf"(?:-s ({_VALUE}) )?(?:-d ({_VALUE}) )?(?:-i ({_VALUE}) )?(?:-o ({_VALUE}) )?"
+    rf"(?:-p ({_VALUE}) (?:-m ({_VALUE}) --dport ([0-9]+(?::[0-9]+)?) |-m multiport --dports ([0-9:,]+) )?)?"
+    rf"-j ({_VALUE})(?: --reject-with ({_VALUE}))?")
 
 
 def parse_iptables(text: str, *, source: str) -> Ruleset:
@@ -281,13 +292,15 @@ class _Parser:
                 line = raw.strip()
                 if not line or line[0] == "#":
                     continue
-                if line[:3] == "-A " and self.table == "filter":  # fast path for the bulk of the file
+                if line.startswith("-A ") and self.table == "filter":  # fast path for the bulk of the file
                     chain, _, body = line[3:].partition(" ")
                     if chain in self.chains:
                         parsed = bodies.get(body, _MISSING)
                         if parsed is _MISSING:
-                            tokens = _tokenize(line)
-                            parsed = self._rule(tokens, 2) if tokens[1] == chain else _MISSING
+                            parsed = self._common_rule(body)
+                            if parsed is None:
+                                tokens = _tokenize(line)
+                                parsed = self._rule(tokens, 2) if tokens[1] == chain else _MISSING
                             if parsed is not _MISSING:
                                 bodies[body] = parsed
                         if parsed is not _MISSING:
@@ -423,6 +436,73 @@ class _Parser:
             rules.insert(position, rule)
 
     # ----------------------------------------------------------------------------------- rules
+
+    def _common_rule(self, body: str) -> _Parsed | None:
+        """:meth:`_rule` for the shapes iptables-save prints most (see :data:`_COMMON_RULE`): the same result, or None
+        when the rule has another shape or anything about it is not plain (then :meth:`_rule` reads it, errors and
+        unmodelled parts included)."""
+        found = _COMMON_RULE.fullmatch(body)
+        if found is None:
+            return None
+        s, d, i, o, p, module, dport, dports, target, reject_with = found.groups()
+        src: IntervalSet | None = None
+        dst: IntervalSet | None = None
+        proto: IntervalSet | None = None
+        ports: IntervalSet | None = None
+        value: IntervalSet | str | None
+        in_iface: InterfaceMatch | None = None
+        out_iface: InterfaceMatch | None = None
+        try:  # (the caches hold what the general reader would compute; "is None", as IntervalSet has __bool__)
+            if s is not None:
+                value = self.addresses.get(s)
+                if value is None:
+                    value = self._address_list(s, False, "-s")
+                if isinstance(value, str):
+                    return None
+                src = value
+            if d is not None:
+                value = self.addresses.get(d)
+                if value is None:
+                    value = self._address_list(d, False, "-d")
+                if isinstance(value, str):
+                    return None
+                dst = value
+            if i is not None:
+                in_iface = self.interfaces.get((i, False))
+                if in_iface is None:
+                    in_iface = self._interface(i, False)
+            if o is not None:
+                out_iface = self.interfaces.get((o, False))
+                if out_iface is None:
+                    out_iface = self._interface(o, False)
+            if p is not None:
+                number, proto = self._protocols(p, False)
+                if dport is not None:  # "-p tcp -m tcp --dport N": the port match of the protocol's own module
+                    if module != p or module not in _PORT_MODULES or _MODULE_PROTOCOL[module] != number:
+                        return None
+                    value = self.single_ports.get(dport)
+                    if value is None:
+                        value = self._ports(dport, False, multi=False)
+                    if isinstance(value, str):
+                        return None
+                    ports = value
+                elif dports is not None:  # "-p tcp -m multiport --dports A,B"
+                    if number not in _MULTIPORT_PROTOCOLS:
+                        return None
+                    value = self._ports(dports, False, multi=True)
+                    if isinstance(value, str):
+                        return None
+                    ports = value
+            action = self.actions.get((target, False))
+            if action is None:
+                action = self._action(target, goto=False)
+        except _RuleError:
+            return None
+        kind = action.kind
+        if kind is ActionKind.UNKNOWN or kind is ActionKind.CONTINUE or (
+                reject_with is not None and target != "REJECT"):
+            return None
+        return Match(src, dst, proto, None, ports, in_iface, out_iface, True), action, (), ()
 
     def _make_rule(self, parsed: _Parsed, origin: Origin) -> Rule:
         match, action, reasons, reported = parsed
