@@ -142,6 +142,8 @@ class InformationAsset(AuditedModel):
     tags = models.CharField(_("tags"), max_length=200, blank=True, help_text=_("Separated by commas."))
     search_text = models.TextField(editable=False, default="")
     search_grams = models.TextField(editable=False, default="")  # the search index's words (assets/search.py)
+    # PostgreSQL also keeps to_tsvector of search_grams in the generated column search_vector (migration 0008),
+    # which is no field of this model: altering search_grams there means dropping and re-adding that column.
 
     audit_exclude = AuditedModel.audit_exclude | {"search_text", "search_grams"}
     municipality_field = "municipality"  # lets a city-wide grant filter on the (municipality, number) index
