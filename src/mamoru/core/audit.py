@@ -126,7 +126,9 @@ def record(*, action: str, event: str = "", obj: Any = None, object_type: str = 
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
 
-    with transaction.atomic():
+    # Inside a caller's transaction no savepoint of its own: an entry that cannot be written fails that
+    # transaction as a whole (two statements fewer per entry; bulk operations write thousands).
+    with transaction.atomic(savepoint=False):
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1)
         entry = AuditEntry(
             seq=head.last_seq + 1,
