@@ -29,9 +29,8 @@ def api_as(world: Any) -> Any:
     return lambda persona: bearer(token_create(user=world.user(persona), name=f"test {persona}")[1])
 
 
-@pytest.fixture
-def register(world: Any) -> Any:
-    """Presets in both cities and one asset per section."""
+def world_setup(world: Any) -> None:
+    """Presets in both cities and one asset per section (made once per module: tests/conftest.py)."""
     for city in ("city", "other_city"):
         scheme_presets_load(world.units[city])
     world.assets = {}
@@ -40,6 +39,10 @@ def register(world: Any) -> Any:
         city = "other_city" if key == "other_sec" else "city"
         world.assets[key] = asset_create(org_unit=world.units[key], name=name,
                                          confidentiality=level(world, "confidentiality", "2", city=city))
+
+
+@pytest.fixture
+def register(world: Any) -> Any:
     return world
 
 

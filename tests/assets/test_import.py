@@ -20,9 +20,15 @@ HEADERS = ["登録番号", "名称", "種別", "所管課", "管理者", "区分
            "可用性", "最終棚卸日", "備考"]
 
 
+def world_setup(world: Any) -> None:
+    # Made once per module, each test works in a savepoint of it (tests/conftest.py).
+    scheme_presets_load(world.units["city"])
+
+
+world_shared = True  # the tests without the world are pure functions or read only the schema
+
 @pytest.fixture
 def city(world: Any) -> Any:
-    scheme_presets_load(world.units["city"])
     return world
 
 

@@ -27,8 +27,8 @@ def level(world: Any, axis: str, code: str, scheme: str = "mic-r5") -> Classific
                                            axis=axis, code=code)
 
 
-@pytest.fixture
-def register(world: Any) -> Any:
+def world_setup(world: Any) -> None:
+    # Made once per module, each test works in a savepoint of it (tests/conftest.py).
     with acting_as(label="test"):
         services.scheme_presets_load(world.units["city"])
         services.scheme_presets_load(world.units["other_city"])
@@ -45,6 +45,10 @@ def register(world: Any) -> Any:
                                                   scheme__is_active=True, axis="confidentiality", code="2")
         world.other = services.asset_create(org_unit=world.units["other_sec"], name="他市の資産",
                                             confidentiality=other_c)
+
+
+@pytest.fixture
+def register(world: Any) -> Any:
     return world
 
 

@@ -31,13 +31,19 @@ QUERIES = [
 ]
 
 
-@pytest.fixture
-def corpus(world: Any) -> Any:
+def world_setup(world: Any) -> None:
+    # Made once per module, each test works in a savepoint of it (tests/conftest.py).
     with acting_as(label="test"):
         services.scheme_presets_load(world.units["city"])
         for i, name in enumerate(NAMES):
             services.asset_create(org_unit=world.units["sec_a" if i % 2 else "sec_b"], name=name,
                                   description=f"説明{i}" if i % 3 else "")
+
+
+world_shared = True  # the tests without the world are pure functions or read only the schema
+
+@pytest.fixture
+def corpus(world: Any) -> Any:
     return world
 
 

@@ -32,15 +32,24 @@ def city_policy(world: Any) -> None:
             default_documents_load(world.units["city"])
 
 
+def city_checklists(world: Any) -> None:
+    """テスト市's policy and its three checklists (a test module's ``world_setup``: tests/conftest.py)."""
+    city_policy(world)
+    with acting_as(user=world.user("ciso")):
+        services.templates_generate(municipality=world.units["city"])
+
+
 def campaign_for(world: Any, *, fiscal_year: int | None = None, starts_on: dt.date | None = None,
                  due_on: dt.date | None = None, audiences: Any = None, sections: Any = None) -> Campaign:
     """A campaign of テスト市 (this fiscal year by default, due in 30 days), checklists generated first."""
-    city_policy(world)
+    from mamoru.inspection.models import ChecklistTemplate
+
+    if not ChecklistTemplate.objects.filter(municipality=world.units["city"]).exists():
+        city_checklists(world)
     today = timezone.localdate()
     year = fiscal_year if fiscal_year is not None else services.fiscal_year_of(today)
     starts_on = starts_on or (today if year == services.fiscal_year_of(today) else dt.date(year, 6, 1))
     with acting_as(user=world.user("ciso")):
-        services.templates_generate(municipality=world.units["city"])
         return services.campaign_start(
             municipality=world.units["city"], actor=world.user("ciso"), fiscal_year=year,
             title=f"{year}年度 自己点検", starts_on=starts_on, due_on=due_on or starts_on + dt.timedelta(days=30),

@@ -10,9 +10,11 @@ import pytest
 
 from mamoru.core.models import AuditEntry
 from mamoru.inspection.models import Answer, Evidence
-from tests.inspection.factories import PDF, answer_everything, assignment_of, campaign_for
+from tests.inspection.factories import PDF, answer_everything, assignment_of, campaign_for, city_checklists
 
 pytestmark = pytest.mark.django_db
+
+world_setup = city_checklists  # once per module (tests/conftest.py)
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from tests.inspection.factories import assignment_of, audit_for, campaign_for, c
 
 pytestmark = pytest.mark.django_db
 
+world_setup = city_policy  # once per module (tests/conftest.py)
+
 
 def _messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]

@@ -13,6 +13,8 @@ from tests.inspection.factories import campaign_for, city_policy
 
 pytestmark = pytest.mark.django_db
 
+world_setup = city_policy  # once per module (tests/conftest.py)
+
 
 def _catalogue_counts() -> dict[str, int]:
     from mamoru.policy.content.loader import load_catalogue

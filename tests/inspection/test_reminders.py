@@ -10,9 +10,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from mamoru.inspection import services
-from tests.inspection.factories import answer_everything, assignment_of, campaign_for
+from tests.inspection.factories import answer_everything, assignment_of, campaign_for, city_checklists
 
 pytestmark = pytest.mark.django_db
+
+world_setup = city_checklists  # once per module (tests/conftest.py)
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import io
 import pytest
 
 from mamoru.inspection import selectors, services
-from tests.inspection.factories import answer_everything, assignment_of, campaign_for
+from tests.inspection.factories import answer_everything, assignment_of, campaign_for, city_checklists
 
 pytestmark = pytest.mark.django_db
+
+world_setup = city_checklists  # once per module (tests/conftest.py)
 
 
 def _answer(assignment, user, values: dict[str, str], default: str = "yes"):

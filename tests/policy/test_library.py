@@ -25,8 +25,8 @@ from mamoru.policy.models import Acknowledgement, Clause, PolicyDocument, Policy
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def library(world: Any) -> Any:
+def world_setup(world: Any) -> None:
+    """Every test starts from both cities' default policy and a procedure of 課A (made once: tests/conftest.py)."""
     with acting_as(label="test"):
         default_documents_load(world.units["city"])
         default_documents_load(world.units["other_city"])
@@ -37,6 +37,10 @@ def library(world: Any) -> Any:
         version = services.version_create(document=world.procedure, clauses=[
             services.ClauseInput(address="1", number="1", heading="目的", text="運用手順の目的を定める。")])
         services.version_publish_default(version=version, effective_on=dt.date(2026, 4, 1))
+
+
+@pytest.fixture
+def library(world: Any) -> Any:
     return world
 
 
