@@ -97,6 +97,12 @@ def test_searched_page_is_scoped_and_keeps_its_order_and_columns(corpus, login_a
     assert response.context["page"].paginator.count == len(names)
 
 
+def test_a_search_without_hits_shows_an_empty_register_page(corpus, login_as):
+    response = login_as("manager_a").get("/assets/?q=該当なし語&tier=lgwan")
+    assert response.status_code == 200
+    assert list(response.context["page"]) == [] and response.context["page"].paginator.count == 0
+
+
 def test_searched_page_query_count_does_not_grow_with_rows(corpus, login_as):
     client = login_as("ciso")
 

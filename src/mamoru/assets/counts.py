@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
 GENERATION = "assets_register_generation"
@@ -36,7 +37,10 @@ def cached_count(queryset: Any) -> int:
     number = generation(alias)
     if number is None:
         return int(queryset.count())
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (a search without hits: id IN ()), so no SQL
+        return 0
     digest = hashlib.sha256(f"{alias}\x00{number}\x00{sql}\x00{params!r}".encode()).hexdigest()
     key = f"mamoru:assets:count:{digest}"
     count = cache.get(key)
