@@ -23,10 +23,10 @@ import statistics
 import time
 
 import _django  # noqa: F401  (data directory, database, django.setup())
+from _django import count_queries, verified_client
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 ASSETS = int(os.environ.get("MAMORU_BENCH_ASSETS", "100000"))
 REQUESTS = int(os.environ.get("MAMORU_BENCH_REQUESTS", "30"))
@@ -65,38 +65,10 @@ def build_city() -> tuple[object, object, object]:
     return city, ciso.user, manager.user
 
 
-def verified_client(user: object) -> Client:
-    """Like tests/conftest.signed_in_client: a session that has passed MFA with a confirmed TOTP device."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(user)
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 def timed(fn, n: int) -> tuple[float, float, int]:
     """p50 and p95 in ms over ``n`` calls, and the query count of one call."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
     fn()  # warm-up (templates, grants)
-    # Count the queries of one call; the request handler would otherwise close the connection (and its
-    # query log) at the start and end of the request.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    connection.queries_log.clear()  # a full log (9,000 entries) would make the capture read 0
-    try:
-        with CaptureQueriesContext(connection) as ctx:
-            fn()
-        queries = len(ctx)  # now: the log is cleared when the connection is re-opened by a later request
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+    queries = count_queries(fn)
     times = []
     for _ in range(n):
         t0 = time.perf_counter()

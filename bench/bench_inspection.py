@@ -31,10 +31,9 @@ import time
 from typing import Any
 
 import _django  # noqa: F401  (data directory, database, django.setup())
+from _django import count_queries, verified_client
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 PER_SECTION = int(os.environ.get("MAMORU_BENCH_PEOPLE_PER_SECTION", "25"))
 REPEATS = int(os.environ.get("MAMORU_BENCH_REPEATS", "10"))
@@ -116,42 +115,11 @@ def build_campaign(city: Any, fiscal_year: int, questions: int, seed: int, stren
     return campaign
 
 
-def verified_client(user: Any) -> Client:
-    """Like tests/conftest.signed_in_client: a session that has passed MFA with a confirmed TOTP device."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(user)
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
-
-
 def fresh(user: Any) -> Any:
     """Forget what access cached on the user object (grants, home unit, subtrees): each call is a new request."""
     for key in ("_mamoru_grants", "_mamoru_home", "_mamoru_subtrees"):
         user.__dict__.pop(key, None)
     return user
-
-
-def count_queries(fn) -> int:
-    """The query count of one call (the request handler's close_old_connections would drop the log)."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    connection.queries_log.clear()
-    try:
-        with CaptureQueriesContext(connection) as ctx:
-            fn()
-        return len(ctx)
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
 
 
 def timed(fn, n: int) -> tuple[float, float]:
