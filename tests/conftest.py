@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -48,15 +50,10 @@ def _shares_a_world(module: Any, items: list[Any]) -> bool:
     return bool(tests)
 
 
-@pytest.fixture(scope="module")
-def _world_base(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """The persona world, built once per module inside a transaction rolled back at the module's end (like
-    Django's ``TestCase.setUpTestData``); each test runs in a savepoint of it and gets its own copy of the
-    objects (``world``). A module's ``world_setup(world)``, if it has one, adds the data all its tests start from.
-    None where the module's tests cannot share it (see :func:`_shares_a_world`)."""
-    if not _shares_a_world(request.module, request.session.items):
-        yield None
-        return
+@contextmanager
+def module_transaction(django_db_blocker: Any) -> Iterator[None]:
+    """A transaction on every database, rolled back at the end, for data a module's tests share (like Django's
+    ``TestCase.setUpClass``): each test then runs in a savepoint of it (pytest-django's ``db``)."""
     from unittest import mock
 
     from django.db import connections, transaction
@@ -68,11 +65,24 @@ def _world_base(request: Any, django_db_setup: Any, django_db_blocker: Any) -> A
         for block in blocks:
             block.__enter__()
         try:
-            yield _built_world(request.module)
+            yield
         finally:
             for alias, block in zip(connections, blocks, strict=True):
                 transaction.set_rollback(True, using=alias)
                 block.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def _world_base(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """The persona world, built once per module inside a transaction rolled back at the module's end (like
+    Django's ``TestCase.setUpTestData``); each test runs in a savepoint of it and gets its own copy of the
+    objects (``world``). A module's ``world_setup(world)``, if it has one, adds the data all its tests start from.
+    None where the module's tests cannot share it (see :func:`_shares_a_world`)."""
+    if not _shares_a_world(request.module, request.session.items):
+        yield None
+        return
+    with module_transaction(django_db_blocker):
+        yield _built_world(request.module)
 
 
 def _built_world(module: Any) -> Any:
@@ -91,12 +101,7 @@ def world(request: Any, _world_base: Any, db: Any) -> Any:
     back after it, and it works on a deep copy of the objects (as Django copies setUpTestData's)."""
     import copy
 
-    from mamoru.core.models import OrgUnit
-
-    if _world_base is None or not OrgUnit.objects.filter(pk=_world_base.units["city"].pk).exists():
-        # (also when an earlier test closed the connection, and the module's transaction with it: mamoru.cli does)
-        return _built_world(request.module)
-    return copy.deepcopy(_world_base)
+    return _built_world(request.module) if _world_base is None else copy.deepcopy(_world_base)
 
 
 def signed_in_client(user: Any, *, verified: bool = True) -> Client:

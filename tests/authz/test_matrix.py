@@ -9,7 +9,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.authz.routes import PREFIX_RULES, ROUTES, Route
-from tests.conftest import signed_in_client
+from tests.conftest import module_transaction, signed_in_client
 from tests.personas import PERSONAS
 
 pytestmark = pytest.mark.django_db
@@ -81,18 +81,8 @@ def _matrix_base(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """The persona world and a signed-in session per persona, built once per module inside a transaction
     that is rolled back at the end (like Django's TestCase.setUpTestData): each test runs in a savepoint
     of it, so what a route changes is undone before the next test."""
-    from django.db import connections, transaction
-
-    with django_db_blocker.unblock():
-        blocks = [transaction.atomic(using=alias) for alias in connections]
-        for block in blocks:
-            block.__enter__()
-        try:
-            yield _build_matrix_world()
-        finally:
-            for alias, block in zip(connections, blocks, strict=True):
-                transaction.set_rollback(True, using=alias)
-                block.__exit__(None, None, None)
+    with module_transaction(django_db_blocker):
+        yield _build_matrix_world()
 
 
 @pytest.fixture
