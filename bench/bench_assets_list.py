@@ -5,7 +5,7 @@ MFA-verified session) for the first page, a filtered + searched page and, for in
 the target), a page searched for a common word alone (more matches than search.CANDIDATES: the other plan),
 as the CISO and as a section manager: p50 and p95 over N requests and the query count per request.
 Baseline in the same run: the same restricted, filtered queryset's first page fetched straight from the
-ORM (no template, no COUNT).
+ORM as the page reads it (no template, no COUNT).
 Prints figures and ratios; asserts nothing.
 
     .venv/bin/python bench/bench_assets_list.py                  (SQLite in a temporary directory)
@@ -85,6 +85,7 @@ def main() -> None:
     from mamoru.assets.filtersets import InformationAssetFilterSet
     from mamoru.assets.generate import generate_assets
     from mamoru.assets.models import InformationAsset
+    from mamoru.core.access import forget
 
     city, ciso, manager = build_city()
     t0 = time.perf_counter()
@@ -110,9 +111,8 @@ def main() -> None:
             def orm(query: str = query, user: object = user) -> None:
                 qs = selectors.asset_page(user)
                 fs = InformationAssetFilterSet(QueryDict(query.lstrip("?")), queryset=qs, user=user)
-                list(fs.qs[:50])
-                user.__dict__.pop("_mamoru_grants", None)
-                user.__dict__.pop("_mamoru_home", None)
+                selectors.page_rows(fs.qs[:50])
+                forget(user)
 
             def count(query: str = query, user: object = user) -> None:
                 qs = InformationAsset.objects.restrict(user, "view")

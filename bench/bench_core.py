@@ -27,6 +27,7 @@ def main() -> None:
         call_command("init", "--demo", verbosity=0, stdout=sink)
     from django.contrib.auth import get_user_model
 
+    from mamoru.core.access import forget
     from mamoru.core.context import acting_as
     from mamoru.core.models import AuditEntry, OrgUnit, Person
 
@@ -35,8 +36,7 @@ def main() -> None:
     # 1. Scoped listing of people vs the same listing unscoped.
     def scoped() -> None:
         list(Person.objects.restrict(user, "view").select_related("org_unit").values_list("pk", "org_unit__name"))
-        user.__dict__.pop("_mamoru_grants", None)
-        user.__dict__.pop("_mamoru_home", None)
+        forget(user)
 
     def unscoped() -> None:
         list(Person.objects.select_related("org_unit").values_list("pk", "org_unit__name"))

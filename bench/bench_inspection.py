@@ -117,9 +117,9 @@ def build_campaign(city: Any, fiscal_year: int, questions: int, seed: int, stren
 
 def fresh(user: Any) -> Any:
     """Forget what access cached on the user object (grants, home unit, subtrees): each call is a new request."""
-    for key in ("_mamoru_grants", "_mamoru_home", "_mamoru_subtrees"):
-        user.__dict__.pop(key, None)
-    return user
+    from mamoru.core.access import forget
+
+    return forget(user)
 
 
 def timed(fn, n: int) -> tuple[float, float]:

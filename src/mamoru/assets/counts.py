@@ -2,7 +2,7 @@
 
 Counting 100,000 rows took PostgreSQL 10-17 ms per page, a third of the page, to repeat a number that
 changes only when the register does. The count is kept in the process's cache under the register's
-generation (raised by triggers on every write that can change a count: migration 0007) and the exact SQL
+generation (changed by triggers on every write that can change a count: migrations 0007 and 0009) and the exact SQL
 of the query, which carries the user's scope and filters. A write raises the generation in its own
 transaction, so a page that sees the new rows also sees the new generation and counts afresh.
 """
@@ -51,7 +51,9 @@ def cached_count(queryset: Any) -> int:
 
 
 def raise_generation(connection: Any) -> None:
-    """Raise the generation by hand: after a bulk write with the triggers deferred (assets/search.py)."""
-    if connection.vendor in ("postgresql", "sqlite"):
+    """Raise the generation by hand: after a bulk write with the triggers deferred (assets/search.py). The new
+    number is one never used before, as the triggers take it (migration 0009)."""
+    value = {"postgresql": f"nextval('{GENERATION}_seq')", "sqlite": "random()"}.get(connection.vendor)
+    if value is not None:
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {GENERATION} SET value = value + 1 WHERE id = 1")  # noqa: S608
+            cursor.execute(f"UPDATE {GENERATION} SET value = {value} WHERE id = 1")  # noqa: S608

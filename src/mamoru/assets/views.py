@@ -58,29 +58,26 @@ def _sort_headers(request: HttpRequest) -> dict[str, dict[str, Any]]:
 def _register_rows(page: Any, fs: InformationAssetFilterSet) -> list[dict[str, Any]]:
     """The page's rows as plain strings: the template then only looks up dict keys (50 rows rendered
     through model attributes, display methods and per-row translations cost more than the queries).
-    Sections and levels are labelled from the filter's choices, managers from one query."""
-    assets = list(page)
+    Sections and levels are labelled from the filter's choices."""
+    values = selectors.page_rows(page.object_list)
     units = {pk: name for pk, (name, _path) in fs.units.items()}
-    units |= selectors.unit_names({a.org_unit_id for a in assets} - units.keys())
+    units |= selectors.unit_names({v[8] for v in values} - units.keys())
     levels = dict(fs.levels)
-    wanted = {getattr(a, f"{axis}_id") for a in assets for axis in InformationAsset.AXES} - {None}
-    levels |= selectors.level_labels(wanted - levels.keys())
-    managers = selectors.manager_names({a.manager_id for a in assets} - {None})
+    levels |= selectors.level_labels({lv for v in values for lv in v[10:]} - levels.keys() - {None})
     tiers = {value: str(label) for value, label in Tier.choices}
     disposed = str(AssetStatus.DISPOSED.label)
     select = _("Select %(number)s")
     url = reverse("assets:asset_detail", args=[0])[:-2]  # "/assets/" + pk + "/"
-    axes = [f"{axis}_id" for axis in InformationAsset.AXES]
     rows = []
-    for a in assets:
+    for (pk, number, name, status, tier, personal, my_number, inventory, unit, manager, *axes) in values:
         rows.append({
-            "pk": a.pk, "url": f"{url}{a.pk}/", "number": a.number, "name": a.name,
-            "disposed": disposed if a.status == AssetStatus.DISPOSED else "",
-            "section": units.get(a.org_unit_id, ""), "manager": managers.get(a.manager_id, "—"),
-            "tier": tiers.get(a.tier, a.tier), "levels": [levels.get(getattr(a, ax), "—") for ax in axes],
-            "flag": "my_number" if a.has_my_number else "personal" if a.has_personal_info else "",
-            "inventory": a.last_inventory_on.isoformat() if a.last_inventory_on else "—",
-            "select": select % {"number": a.number},
+            "pk": pk, "url": f"{url}{pk}/", "number": number, "name": name,
+            "disposed": disposed if status == AssetStatus.DISPOSED else "",
+            "section": units.get(unit, ""), "manager": manager or "—",
+            "tier": tiers.get(tier, tier), "levels": [levels.get(level, "—") for level in axes],
+            "flag": "my_number" if my_number else "personal" if personal else "",
+            "inventory": inventory.isoformat() if inventory else "—",
+            "select": select % {"number": number},
         })
     return rows
 

@@ -27,12 +27,67 @@ class Grant:
     covers_children: bool
 
 
-def user_grants(user: Any) -> tuple[Grant, ...]:
-    """Active grants of ``user``, cached on the user object for the request."""
-    cached = getattr(user, "_mamoru_grants", None)
+# What a user's access is computed from (grants, person record, unit subtrees) is cached on the user object
+# for the request, and across requests in Django's cache under the access generation: a number that
+# triggers change on every write to the tables it is read from (core migration 0002). Reading the number
+# is one primary-key lookup per request, instead of a query each for the grants, the person and subtrees.
+GENERATION = "core_access_generation"
+CACHE_TIMEOUT = 300  # seconds: an entry outlives no more than this (e.g. a database restored from a backup)
+REQUEST_CACHE = ("_mamoru_generation", "_mamoru_access", "_mamoru_subtrees")
+
+
+@dataclass(frozen=True)
+class _UserAccess:
+    grants: tuple[Grant, ...]
+    person: tuple[int, str, str, bool] | None  # (unit id, unit path, name, active) of the user's person record
+
+
+def access_generation(user: Any) -> str | None:
+    """The access generation, read once per request (cached on the user object); None where the database
+    keeps none (then nothing is cached across requests)."""
+    cached = user.__dict__.get("_mamoru_generation", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    from django.db import connection
+
+    number = None
+    if connection.vendor in ("postgresql", "sqlite"):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM {GENERATION} WHERE id = 1")  # noqa: S608 - a constant identifier
+            row = cursor.fetchone()
+        # The day is part of the key: grants start and end on dates, without a write.
+        number = f"{row[0]}:{today().isoformat()}" if row else None
+    user.__dict__["_mamoru_generation"] = number
+    return number
+
+
+def _shared(user: Any, key: str, compute: Any) -> Any:
+    """``compute()``, from Django's cache while the access generation has not changed."""
+    number = access_generation(user)
+    if number is None:
+        return compute()
+    from django.core.cache import cache
+
+    full_key = f"mamoru:access:{number}:{key}"
+    hit = cache.get(full_key)
+    if hit is None:
+        hit = (compute(),)  # wrapped: None is a value here (no person record, a large subtree)
+        cache.set(full_key, hit, CACHE_TIMEOUT)
+    return hit[0]
+
+
+def _user_access(user: Any) -> _UserAccess:
+    cached = user.__dict__.get("_mamoru_access")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from mamoru.core.models import RoleAssignment
+    access = _shared(user, f"user:{user.pk}", lambda: _read_user_access(user)) if user.pk is not None \
+        else _read_user_access(user)
+    user.__dict__["_mamoru_access"] = access
+    return access  # type: ignore[no-any-return]
+
+
+def _read_user_access(user: Any) -> _UserAccess:
+    from mamoru.core.models import Person, RoleAssignment
 
     grants = tuple(
         Grant(role=code, unit_id=unit_id, unit_path=path, covers_children=children)
@@ -40,20 +95,34 @@ def user_grants(user: Any) -> tuple[Grant, ...]:
         .filter(person__user=user)
         .values_list("role__code", "org_unit_id", "org_unit__path", "covers_children")
     )
-    user._mamoru_grants = grants
-    return grants
+    person = (Person.objects.filter(user=user).order_by()
+              .values_list("org_unit_id", "org_unit__path", "full_name", "is_active").first())
+    return _UserAccess(grants=grants, person=person)
+
+
+def user_grants(user: Any) -> tuple[Grant, ...]:
+    """Active grants of ``user`` (today's: an assignment's validity dates are inclusive)."""
+    return _user_access(user).grants
 
 
 def user_home_unit(user: Any) -> tuple[int, str] | None:
-    cached = getattr(user, "_mamoru_home", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
-    from mamoru.core.models import Person
+    """(id, path) of the unit of the user's active person record, or None."""
+    row = _user_access(user).person
+    return (row[0], row[1]) if row is not None and row[3] else None
 
-    row = (Person.objects.filter(user=user, is_active=True)
-           .values_list("org_unit_id", "org_unit__path").first())
-    user._mamoru_home = row
-    return row
+
+def user_display_name(user: Any) -> str:
+    """The name the page header shows: the person's name, else the username."""
+    row = _user_access(user).person
+    return row[2] if row is not None and row[2] else str(user.get_username())
+
+
+def forget(user: Any) -> Any:
+    """Drop what this module cached on the user object for the request (the next call reads the access
+    generation again, and what changed since)."""
+    for key in REQUEST_CACHE:
+        user.__dict__.pop(key, None)
+    return user
 
 
 def user_municipality_ids(user: Any) -> frozenset[int]:
@@ -71,8 +140,7 @@ def user_roles(user: Any) -> frozenset[str]:
     return frozenset(g.role for g in user_grants(user))
 
 
-def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool,
-            cache: dict[str, list[int] | None] | None = None) -> Q:
+def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool, user: Any) -> Q:
     if scope_path == "org_unit_path":  # denormalised path (audit trail)
         return Q(org_unit_path__startswith=grant_path) if children else Q(org_unit_path=grant_path)
     if children:
@@ -83,7 +151,7 @@ def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool,
         # section behind a subquery). A large subtree stays a subquery, never a join on the unit's path.
         # (A municipality's whole tree stays a subquery: it is large, and city-wide grants mostly use the
         # municipality shortcut of scope_filter anyway.)
-        ids = None if grant_path.count("/") == 2 else _subtree_ids(grant_path, {} if cache is None else cache)
+        ids = None if grant_path.count("/") == 2 else _subtree_ids(grant_path, user)
         if ids is not None:
             return Q(**{f"{scope_path}__in": ids})
         from mamoru.core.models import OrgUnit
@@ -96,15 +164,20 @@ def _unit_q(scope_path: str, grant_path: str, unit_id: int, children: bool,
 SMALL_SUBTREE = 100
 
 
-def _subtree_ids(path: str, cache: dict[str, list[int] | None]) -> list[int] | None:
+def _subtree_ids(path: str, user: Any) -> list[int] | None:
     """The ids of the units under ``path`` (itself included) if there are at most SMALL_SUBTREE, else None.
-    ``cache`` lives on the user object for the request, like the grants."""
+    Cached like the grants: for the request on the user object, across requests under the access generation."""
+    cache: dict[str, list[int] | None] = user.__dict__.setdefault("_mamoru_subtrees", {})
     if path not in cache:
-        from mamoru.core.models import OrgUnit
-
-        ids = list(OrgUnit.objects.filter(path__startswith=path).values_list("pk", flat=True)[:SMALL_SUBTREE + 1])
-        cache[path] = ids if len(ids) <= SMALL_SUBTREE else None
+        cache[path] = _shared(user, f"subtree:{path}", lambda: _read_subtree_ids(path))
     return cache[path]
+
+
+def _read_subtree_ids(path: str) -> list[int] | None:
+    from mamoru.core.models import OrgUnit
+
+    ids = list(OrgUnit.objects.filter(path__startswith=path).values_list("pk", flat=True)[:SMALL_SUBTREE + 1])
+    return ids if len(ids) <= SMALL_SUBTREE else None
 
 
 def scope_filter(model: type[Model], user: Any, action: str) -> Q:
@@ -144,7 +217,7 @@ def scope_filter(model: type[Model], user: Any, action: str) -> Q:
             # A whole municipality: one indexed equality instead of a subtree match.
             q |= Q(**{f"{municipality_field}_id": unit_id})
         else:
-            q |= _unit_q(scope_path, path, unit_id, children, user.__dict__.setdefault("_mamoru_subtrees", {}))
+            q |= _unit_q(scope_path, path, unit_id, children, user)
     if action == roles.VIEW and getattr(model, "municipality_wide_view", False):
         # Municipality reference data (e.g. classification schemes): everyone of that city reads it.
         q |= Q(**{f"{scope_path}__in": sorted(user_municipality_ids(user))})

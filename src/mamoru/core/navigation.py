@@ -36,17 +36,37 @@ NAV: list[NavItem] = [
 ]
 
 
+def _menu_urls() -> dict[str, str | None]:
+    """Each item's URL (None where its app is not installed), reversed once per URLconf and script prefix."""
+    from django.conf import settings
+    from django.urls import NoReverseMatch, get_script_prefix, get_urlconf
+
+    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    urls = _URLS.get(key)
+    if urls is None:
+        urls = {}
+        for item in NAV:
+            try:
+                urls[item.url_name] = reverse(item.url_name)
+            except NoReverseMatch:
+                urls[item.url_name] = None
+        _URLS[key] = urls
+    return urls
+
+
+_URLS: dict[tuple[str, str], dict[str, str | None]] = {}
+
+
 def menu_for(request: Any) -> list[dict[str, Any]]:
     from django.apps import apps
-    from django.urls import NoReverseMatch
 
     from mamoru.core.access import may
 
     items = []
+    urls = _menu_urls()
     for item in NAV:
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
+        url = urls[item.url_name]
+        if url is None:
             continue
         if item.model:
             model = apps.get_model(item.model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import forms
@@ -9,6 +10,13 @@ from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+
+def _escape(value: Any) -> str:
+    """conditional_escape without its lazy-string wrapper: the stdlib escape Django's own calls."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return html.escape(str(value))
 
 
 class FastSelect(forms.Select):
@@ -32,10 +40,9 @@ class FastSelect(forms.Select):
             text = "" if option_value is None else str(option_value)
             mark = not done and text in selected
             done = done or mark
-            parts.append(format_html('  <option value="{}"{}>{}</option>', text,
-                                     mark_safe(" selected") if mark else "", label))
+            parts.append(f'  <option value="{_escape(text)}"{" selected" if mark else ""}>{_escape(label)}</option>')
         parts.append("</select>")
-        return mark_safe("\n".join(parts))  # noqa: S308  (every part is escaped by format_html)
+        return mark_safe("\n".join(parts))  # noqa: S308  (every part is escaped by format_html or _escape)
 
     def _iter_choices(self) -> Any:
         """The choices, iterated once (list() would COUNT a model choice queryset first). A model choice
