@@ -91,3 +91,11 @@ def test_the_page_header_names_the_signed_in_person(world, login_as):
 def test_an_account_without_a_person_record_shows_its_username(world):
     page = signed_in_client(UserFactory(username="no-person")).get("/").content.decode()
     assert '<span class="user-name">no-person</span>' in page
+
+
+def test_a_new_section_appears_in_the_register_filter_on_the_next_page(world, login_as):
+    client = login_as("ciso")
+    assert "課A3" not in client.get("/assets/").content.decode()
+    assert "課A3" not in client.get("/assets/").content.decode()  # now served from the cache
+    services.orgunit_create(name="課A3", code="sec-a3", kind="section", parent=world.units["dept_a"])
+    assert ">課A3</option>" in client.get("/assets/").content.decode()

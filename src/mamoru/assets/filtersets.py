@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import django_filters as df
 from django import forms
@@ -13,11 +14,18 @@ from mamoru.assets import search
 from mamoru.assets.checks import INVENTORY_INTERVAL_DAYS
 from mamoru.assets.choices import AssetKind, AssetStatus, Tier
 from mamoru.assets.models import ClassificationLevel, InformationAsset
+from mamoru.core.access import cached_for_user
 from mamoru.core.filtersets import IdChoiceFilter, IdFilter, PerRequestFormMixin, YesNoFilter
 from mamoru.core.models import OrgUnit
 from mamoru.core.widgets import FastSelect
 
 SORTS = ("number", "name", "org_unit__path", "tier", "confidentiality__rank", "last_inventory_on", "updated_at")
+
+
+def _visible_units(user: Any) -> dict[int, tuple[str, str]]:
+    """(name, path) of each unit ``user`` may view, by id."""
+    units = OrgUnit.objects.restrict(user, "view") if user is not None else OrgUnit.objects.all()
+    return {pk: (name, path) for pk, name, path in units.values_list("pk", "name", "path")}
 
 
 class InformationAssetFilterSet(PerRequestFormMixin, df.FilterSet):
@@ -45,10 +53,10 @@ class InformationAssetFilterSet(PerRequestFormMixin, df.FilterSet):
 
     def __init__(self, *args, user=None, **kwargs):  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        # The choices are what the user can see, read in one query each; the page reuses them as labels.
-        units = OrgUnit.objects.restrict(user, "view") if user is not None else OrgUnit.objects.all()
-        self.units: dict[int, tuple[str, str]] = {
-            pk: (name, path) for pk, name, path in units.values_list("pk", "name", "path")}
+        # The choices are what the user can see, read in one query each (the sections cached like the grants);
+        # the page reuses them as labels.
+        self.units: dict[int, tuple[str, str]] = cached_for_user(user, "assets:filter-units",
+                                                                 lambda: _visible_units(user))
         self.filters["org_unit"].set_choices([(pk, name) for pk, (name, _path) in self.units.items()])
         levels = ClassificationLevel.objects.restrict(user, "view") if user is not None else \
             ClassificationLevel.objects.all()

@@ -76,6 +76,15 @@ def _shared(user: Any, key: str, compute: Any) -> Any:
     return hit[0]
 
 
+def cached_for_user(user: Any, name: str, compute: Any) -> Any:
+    """``compute()`` for ``user``, cached like the grants. Only for values computed from what the access
+    generation covers (units, people, roles, assignments) and the user's own flags, e.g. the units a user
+    may view: the key holds the user, their superuser and active flags, and the generation."""
+    if user is None or user.pk is None or not user.is_authenticated:
+        return compute()
+    return _shared(user, f"{name}:{user.pk}:{int(user.is_superuser)}{int(user.is_active)}", compute)
+
+
 def _user_access(user: Any) -> _UserAccess:
     cached = user.__dict__.get("_mamoru_access")
     if cached is not None:
