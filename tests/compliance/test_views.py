@@ -108,9 +108,9 @@ def test_list_query_count_does_not_grow_with_rows(world, login_as, django_assert
     assert few == many
     with django_assert_num_queries(few):
         client.get(reverse("compliance:finding_list"))
-    # 17 today: session (read + save), user, OTP device, grants, home unit, the menu's five checks, the
-    # user's name, then this page's own: units for the filter, count, one page of findings.
-    assert few <= 20
+    # 7 today: session, user, OTP device, the access generation (grants and person from the cache),
+    # then this page's own: units for the filter, count, one page of findings.
+    assert few <= 8
 
 
 # --- detail -------------------------------------------------------------------------------------------
