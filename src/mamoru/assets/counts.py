@@ -2,9 +2,10 @@
 
 Counting 100,000 rows took PostgreSQL 10-17 ms per page, a third of the page, to repeat a number that
 changes only when the register does. The count is kept in the process's cache under the register's
-generation (changed by triggers on every write that can change a count: migrations 0007 and 0009) and the exact SQL
-of the query, which carries the user's scope and filters. A write raises the generation in its own
-transaction, so a page that sees the new rows also sees the new generation and counts afresh.
+generation (core/generations.py: changed by triggers on every write that can change a count, migrations
+0007 and 0009) and the exact SQL of the query, which carries the user's scope and filters. A write raises
+the generation in its own transaction, so a page that sees the new rows also sees the new generation and
+counts afresh.
 """
 
 from __future__ import annotations
@@ -16,19 +17,15 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
+from mamoru.core import generations
+
 GENERATION = "assets_register_generation"
 TIMEOUT = 300  # seconds: an entry outlives no more than this (e.g. a database restored from a backup)
 
 
 def generation(alias: str) -> int | None:
-    """The register's generation number; None where the database has no generation table."""
-    connection = connections[alias]
-    if connection.vendor not in ("postgresql", "sqlite"):
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {GENERATION} WHERE id = 1")  # noqa: S608 - a constant identifier
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
+    """The register's generation number; None where the database keeps none."""
+    return generations.read(GENERATION, connections[alias])
 
 
 def cached_count(queryset: Any) -> int:
@@ -51,9 +48,5 @@ def cached_count(queryset: Any) -> int:
 
 
 def raise_generation(connection: Any) -> None:
-    """Raise the generation by hand: after a bulk write with the triggers deferred (assets/search.py). The new
-    number is one never used before, as the triggers take it (migration 0009)."""
-    value = {"postgresql": f"nextval('{GENERATION}_seq')", "sqlite": "random()"}.get(connection.vendor)
-    if value is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {GENERATION} SET value = {value} WHERE id = 1")  # noqa: S608
+    """Raise the generation by hand: after a bulk write with the triggers deferred (assets/search.py)."""
+    generations.advance(GENERATION, connection)

@@ -59,25 +59,27 @@ def _register_rows(page: Any, fs: InformationAssetFilterSet) -> list[dict[str, A
     """The page's rows as plain strings: the template then only looks up dict keys (50 rows rendered
     through model attributes, display methods and per-row translations cost more than the queries).
     Sections and levels are labelled from the filter's choices."""
-    values = selectors.page_rows(page.object_list)
+    assets = selectors.page_rows(page.object_list)
     units = {pk: name for pk, (name, _path) in fs.units.items()}
-    units |= selectors.unit_names({v[8] for v in values} - units.keys())
+    units |= selectors.unit_names({a.org_unit_id for a in assets} - units.keys())
     levels = dict(fs.levels)
-    levels |= selectors.level_labels({lv for v in values for lv in v[10:]} - levels.keys() - {None})
+    wanted = {level for a in assets for level in (a.confidentiality_id, a.integrity_id, a.availability_id)}
+    levels |= selectors.level_labels(wanted - levels.keys() - {None})
     tiers = {value: str(label) for value, label in Tier.choices}
     disposed = str(AssetStatus.DISPOSED.label)
     select = _("Select %(number)s")
     url = reverse("assets:asset_detail", args=[0])[:-2]  # "/assets/" + pk + "/"
     rows = []
-    for (pk, number, name, status, tier, personal, my_number, inventory, unit, manager, *axes) in values:
+    for a in assets:
         rows.append({
-            "pk": pk, "url": f"{url}{pk}/", "number": number, "name": name,
-            "disposed": disposed if status == AssetStatus.DISPOSED else "",
-            "section": units.get(unit, ""), "manager": manager or "—",
-            "tier": tiers.get(tier, tier), "levels": [levels.get(level, "—") for level in axes],
-            "flag": "my_number" if my_number else "personal" if personal else "",
-            "inventory": inventory.isoformat() if inventory else "—",
-            "select": select % {"number": number},
+            "pk": a.pk, "url": f"{url}{a.pk}/", "number": a.number, "name": a.name,
+            "disposed": disposed if a.status == AssetStatus.DISPOSED else "",
+            "section": units.get(a.org_unit_id, ""), "manager": a.manager__full_name or "—",
+            "tier": tiers.get(a.tier, a.tier),
+            "levels": [levels.get(level, "—") for level in (a.confidentiality_id, a.integrity_id, a.availability_id)],
+            "flag": "my_number" if a.has_my_number else "personal" if a.has_personal_info else "",
+            "inventory": a.last_inventory_on.isoformat() if a.last_inventory_on else "—",
+            "select": select % {"number": a.number},
         })
     return rows
 

@@ -50,13 +50,11 @@ def access_generation(user: Any) -> str | None:
         return cached  # type: ignore[no-any-return]
     from django.db import connection
 
-    number = None
-    if connection.vendor in ("postgresql", "sqlite"):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT value FROM {GENERATION} WHERE id = 1")  # noqa: S608 - a constant identifier
-            row = cursor.fetchone()
-        # The day is part of the key: grants start and end on dates, without a write.
-        number = f"{row[0]}:{today().isoformat()}" if row else None
+    from mamoru.core import generations
+
+    value = generations.read(GENERATION, connection)
+    # The day is part of the key: grants start and end on dates, without a write.
+    number = None if value is None else f"{value}:{today().isoformat()}"
     user.__dict__["_mamoru_generation"] = number
     return number
 
@@ -89,8 +87,7 @@ def _user_access(user: Any) -> _UserAccess:
     cached = user.__dict__.get("_mamoru_access")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    access = _shared(user, f"user:{user.pk}", lambda: _read_user_access(user)) if user.pk is not None \
-        else _read_user_access(user)
+    access = cached_for_user(user, "user", lambda: _read_user_access(user))
     user.__dict__["_mamoru_access"] = access
     return access  # type: ignore[no-any-return]
 

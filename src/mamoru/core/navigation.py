@@ -36,6 +36,9 @@ NAV: list[NavItem] = [
 ]
 
 
+_URLS: dict[tuple[str, str], dict[str, str | None]] = {}
+
+
 def _menu_urls() -> dict[str, str | None]:
     """Each item's URL (None where its app is not installed), reversed once per URLconf and script prefix."""
     from django.conf import settings
@@ -52,9 +55,6 @@ def _menu_urls() -> dict[str, str | None]:
                 urls[item.url_name] = None
         _URLS[key] = urls
     return urls
-
-
-_URLS: dict[tuple[str, str], dict[str, str | None]] = {}
 
 
 def menu_for(request: Any) -> list[dict[str, Any]]:
